@@ -1,0 +1,3 @@
+from modelscope.cli import main
+
+main()

@@ -1,0 +1,156 @@
+"""The ``modelscope`` command line: parse, call the API, render, write. Thin on purpose.
+
+Importing this module imports click only; TensorFlow is imported inside commands that load a
+model, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelscope.errors import EXIT_FAILURE, EXIT_USAGE, ModelscopeError, UsageError
+
+EXIT_INTERNAL = 3  # a bug in modelscope: please report it
+
+_SHAPE_HELP = (
+    "Input shape with None (or ?) for unknown sizes: None,28,28,1 or '(None, 28, 28, 1)'. "
+    "Repeat for several inputs, in call order; NAME=SHAPE binds a named input. Optional when "
+    "the model declares its inputs."
+)
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that loads a model shares."""
+    decorators = [
+        click.argument("source"),
+        click.option("--object", "object_name", metavar="NAME",
+                     help="Which model in the file to use when it defines several."),
+        click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE", help=_SHAPE_HELP),
+        click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
+                     help="Input dtype (default float32), e.g. int32 for token ids. Repeat per "
+                          "input in the same order, or NAME=DTYPE."),
+        click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def write_output(text: str, output: str | None, protect: Sequence[str] = ()) -> None:
+    """Write to stdout (``None`` or ``-``) or to a file, never leaving a partial file behind."""
+    if output in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output)  # type: ignore[arg-type]
+    for path in protect:
+        if Path(path).exists() and target.exists() and target.resolve() == Path(path).resolve():
+            raise UsageError(f"-o {output} is the model source itself; choose another file")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {e.strerror or e}") from e
+
+
+def _report(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...]) -> Any:
+    from modelscope.api import load_report
+    from modelscope.inputs import make_input_spec
+
+    spec = make_input_spec(list(input_shapes) or None, list(dtypes) or None)  # errors before TF
+    return load_report(source, spec, object_name)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="modelscope")
+def cli() -> None:
+    """See what your Keras models really are: true shapes and parameter counts for
+    Sequential, functional, subclassed and hybrid models.
+
+    \b
+    Exit codes: 0 ok; 1 the model could not be loaded or traced;
+                2 bad usage; 3 internal error (please report it).
+    """
+
+
+@cli.command()
+@model_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout ('-' for stdout).")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="Fold layers deeper than N into their parent (table and markdown).")
+@click.option("--width", type=click.IntRange(min=40), metavar="COLS",
+              help="Table width when not writing to a terminal (default: as wide as needed).")
+def summary(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...],
+            traceback: bool, fmt: str, output: str | None, depth: int | None, width: int | None) -> None:
+    """Print every layer of SOURCE with its true shapes and parameter counts.
+
+    SOURCE is a Python file (file.py, file.py:NAME), a module (package.module:NAME), a Keras
+    file (.keras, .h5) or a report saved with --format json.
+
+    \b
+    Example:
+      modelscope summary samples/hybrid_cnn.py --input-shape None,28,28,1
+    """
+    report = _report(source, object_name, input_shapes, dtypes)
+    if fmt == "json":
+        text = report.to_json()
+    elif fmt == "markdown":
+        from modelscope.render.markdown import render_markdown
+
+        text = render_markdown(report, depth)
+    else:
+        from modelscope.render.table import TableOptions, render_table
+
+        if output in (None, "-") and sys.stdout.isatty():
+            from rich.console import Console
+
+            console = Console(width=width)
+            table = render_table(report, TableOptions(depth=depth, width=console.width))
+            console.print(table, soft_wrap=True, end="")
+            return
+        text = render_table(report, TableOptions(depth=depth, width=width)).plain
+    write_output(text, output, protect=[source])
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"modelscope: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI: errors become one short message and an exit code (see ``--help``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
+    try:
+        cli.main(args=args, prog_name="modelscope", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        if show_traceback:
+            raise
+        e.show()
+        sys.exit(EXIT_USAGE if isinstance(e, click.UsageError) else EXIT_FAILURE)
+    except click.exceptions.Abort:
+        _fail("aborted", EXIT_FAILURE)
+    except ModelscopeError as e:
+        if show_traceback:
+            raise
+        _fail(str(e), e.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as e:
+        if show_traceback:
+            raise
+        _fail(f"internal error: {type(e).__name__}: {e}\nRun again with --traceback and report "
+              "it, please.", EXIT_INTERNAL)  # fmt: skip
+    sys.exit(0)

@@ -1,0 +1,305 @@
+"""The report: pure data describing a traced model. No TensorFlow here.
+
+The report is the contract between the TensorFlow world (``load`` and ``trace``) and everything
+else: renderers, the pytest plugin, ``diff`` and saved JSON. :func:`build_report` computes every
+total once, from the traced facts; ``Report.from_dict`` reads a saved report back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelscope.inputs import Shape
+
+SCHEMA = "modelscope.report/1"
+
+_DTYPE_BYTES = {
+    "bool": 1, "int8": 1, "uint8": 1, "float8_e4m3fn": 1, "float8_e5m2": 1,
+    "int16": 2, "uint16": 2, "float16": 2, "bfloat16": 2,
+    "int32": 4, "uint32": 4, "float32": 4,
+    "int64": 8, "uint64": 8, "float64": 8, "complex64": 8, "complex128": 16,
+}  # fmt: skip
+
+
+def dtype_bytes(dtype: str) -> int:
+    """Bytes per element of a dtype name (0 for dtypes with no fixed size, such as string)."""
+    return _DTYPE_BYTES.get(dtype, 0)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    cls: str
+    kind: str  # "sequential" | "functional" | "subclassed" | "hybrid"
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    name: str
+    shape: Shape | None
+    dtype: str
+    consumers: tuple[str, ...] = ()  # paths of the layers this input feeds
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    name: str
+    shape: Shape | None
+    dtype: str
+    producers: tuple[str, ...] = ()  # paths of the layers that produce this output
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable: int
+    non_trainable: int
+    bytes: int
+    trainable_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    path: str  # owning layer's path + "/" + variable name
+    layer: str  # owning layer's path ("" for the model's own variables)
+    shape: Shape
+    dtype: str
+    trainable: bool
+
+    @property
+    def count(self) -> int:
+        return math.prod(d or 0 for d in self.shape)
+
+    @property
+    def bytes(self) -> int:
+        return self.count * dtype_bytes(self.dtype)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    path: str
+    name: str
+    attr: str | None
+    cls: str
+    depth: int
+    parent: str | None
+    input_shapes: tuple[Shape | None, ...]
+    output_shapes: tuple[Shape | None, ...]
+    params: int
+    trainable: int
+    non_trainable: int
+    bytes: int
+    calls: int
+    built: bool = True
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str
+    dst: str
+
+
+def _shape_out(shape: Shape | None) -> list[int | None] | None:
+    return None if shape is None else list(shape)
+
+
+def _shape_in(value: Sequence[int | None] | None) -> Shape | None:
+    return None if value is None else tuple(value)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything modelscope knows about one traced model; renderers are functions of this."""
+
+    model: ModelInfo
+    inputs: tuple[InputInfo, ...]
+    outputs: tuple[OutputInfo, ...]
+    totals: Totals
+    layers: tuple[LayerInfo, ...]
+    edges: tuple[Edge, ...] = ()
+    variables: tuple[VariableInfo, ...] = ()
+    _index: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index.update((layer.path, layer) for layer in self.layers)
+
+    # -- navigation ---------------------------------------------------------------------------
+    def layer(self, path: str) -> LayerInfo:
+        """The layer at ``path`` (``KeyError`` naming the known paths if absent)."""
+        try:
+            return self._index[path]
+        except KeyError:
+            raise KeyError(f"no layer {path!r}; layers: {', '.join(self._index)}") from None
+
+    def children(self, path: str | None) -> list[LayerInfo]:
+        """Direct children of ``path`` (``None`` for the model's own children), in order."""
+        return [layer for layer in self.layers if layer.parent == path]
+
+    def walk(self, max_depth: int | None = None) -> Iterator[LayerInfo]:
+        """Layers parents-first, in call order, down to ``max_depth``."""
+        return (l for l in self.layers if max_depth is None or l.depth <= max_depth)
+
+    @property
+    def unbuilt(self) -> list[LayerInfo]:
+        return [layer for layer in self.layers if not layer.built]
+
+    # -- serialisation ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        m = self.model
+        return {
+            "schema": SCHEMA,
+            "model": {"name": m.name, "class": m.cls, "kind": m.kind, "source": m.source},
+            "inputs": [
+                {"name": i.name, "shape": _shape_out(i.shape), "dtype": i.dtype,
+                 "consumers": list(i.consumers)}
+                for i in self.inputs
+            ],
+            "outputs": [
+                {"name": o.name, "shape": _shape_out(o.shape), "dtype": o.dtype,
+                 "producers": list(o.producers)}
+                for o in self.outputs
+            ],
+            "totals": {
+                "params": self.totals.params, "trainable": self.totals.trainable,
+                "non_trainable": self.totals.non_trainable, "bytes": self.totals.bytes,
+                "trainable_bytes": self.totals.trainable_bytes,
+            },
+            "layers": [
+                {"path": l.path, "name": l.name, "attr": l.attr, "class": l.cls,
+                 "depth": l.depth, "parent": l.parent,
+                 "input_shapes": [_shape_out(s) for s in l.input_shapes],
+                 "output_shapes": [_shape_out(s) for s in l.output_shapes],
+                 "params": l.params, "trainable": l.trainable,
+                 "non_trainable": l.non_trainable, "bytes": l.bytes,
+                 "calls": l.calls, "built": l.built}
+                for l in self.layers
+            ],
+            "edges": [{"src": e.src, "dst": e.dst} for e in self.edges],
+            "variables": [
+                {"path": v.path, "layer": v.layer, "shape": list(v.shape), "dtype": v.dtype,
+                 "trainable": v.trainable}
+                for v in self.variables
+            ],
+        }  # fmt: skip
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """Read a report written by :meth:`to_dict` (or ``--format json``)."""
+        schema = data.get("schema")
+        if schema != SCHEMA:
+            raise ValueError(f"not a modelscope report (schema {schema!r}, expected {SCHEMA!r})")
+        m, t = data["model"], data["totals"]
+        return cls(
+            model=ModelInfo(m["name"], m["class"], m["kind"], m.get("source")),
+            inputs=tuple(
+                InputInfo(i["name"], _shape_in(i["shape"]), i["dtype"], tuple(i.get("consumers", ())))
+                for i in data["inputs"]
+            ),
+            outputs=tuple(
+                OutputInfo(o["name"], _shape_in(o["shape"]), o["dtype"], tuple(o.get("producers", ())))
+                for o in data["outputs"]
+            ),
+            totals=Totals(t["params"], t["trainable"], t["non_trainable"], t["bytes"],
+                          t.get("trainable_bytes", 0)),
+            layers=tuple(
+                LayerInfo(
+                    path=l["path"], name=l["name"], attr=l.get("attr"), cls=l["class"],
+                    depth=l["depth"], parent=l.get("parent"),
+                    input_shapes=tuple(_shape_in(s) for s in l["input_shapes"]),
+                    output_shapes=tuple(_shape_in(s) for s in l["output_shapes"]),
+                    params=l["params"], trainable=l["trainable"],
+                    non_trainable=l["non_trainable"], bytes=l.get("bytes", 0),
+                    calls=l["calls"], built=l.get("built", True),
+                )
+                for l in data["layers"]
+            ),
+            edges=tuple(Edge(e["src"], e["dst"]) for e in data.get("edges", ())),
+            variables=tuple(
+                VariableInfo(v["path"], v["layer"], tuple(v["shape"]), v["dtype"], v["trainable"])
+                for v in data.get("variables", ())
+            ),
+        )  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        return cls.from_dict(json.loads(text))
+
+
+# -- building a report from traced facts -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TracedLayer:
+    """What the tracer saw of one layer; ``variables`` index into ``TracedModel.variables``
+    and include the variables of its sublayers (a shared variable appears in several layers)."""
+
+    path: str
+    name: str
+    attr: str | None
+    cls: str
+    depth: int
+    parent: str | None
+    input_shapes: tuple[Shape | None, ...]
+    output_shapes: tuple[Shape | None, ...]
+    calls: int
+    built: bool
+    variables: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TracedModel:
+    """The tracer's output: facts only, no totals. :func:`build_report` turns it into a Report."""
+
+    model: ModelInfo
+    inputs: tuple[InputInfo, ...]
+    outputs: tuple[OutputInfo, ...]
+    layers: tuple[TracedLayer, ...]
+    edges: tuple[Edge, ...]
+    variables: tuple[VariableInfo, ...]  # every variable of the model, each once
+    model_variables: tuple[int, ...]  # the variables Keras counts for the model itself
+
+
+def build_report(traced: TracedModel) -> Report:
+    """Compute per-layer and total counts; each variable counts once wherever it is shared."""
+    variables = traced.variables
+
+    def count(indices: Sequence[int]) -> tuple[int, int, int]:
+        unique = set(indices)
+        total = sum(variables[i].count for i in unique)
+        trainable = sum(variables[i].count for i in unique if variables[i].trainable)
+        size = sum(variables[i].bytes for i in unique)
+        return total, trainable, size
+
+    model_vars = set(traced.model_variables)
+    trainable_bytes = sum(variables[i].bytes for i in model_vars if variables[i].trainable)
+
+    layers = []
+    for t in traced.layers:
+        params, trainable, size = count(t.variables)
+        layers.append(
+            LayerInfo(
+                path=t.path, name=t.name, attr=t.attr, cls=t.cls,
+                depth=t.depth, parent=t.parent,
+                input_shapes=t.input_shapes, output_shapes=t.output_shapes,
+                params=params, trainable=trainable, non_trainable=params - trainable,
+                bytes=size, calls=t.calls, built=t.built,
+            )
+        )  # fmt: skip
+    params, trainable, size = count(traced.model_variables)
+    return Report(
+        model=traced.model,
+        inputs=traced.inputs,
+        outputs=traced.outputs,
+        totals=Totals(params, trainable, params - trainable, size, trainable_bytes),
+        layers=tuple(layers),
+        edges=traced.edges,
+        variables=variables,
+    )

@@ -1,0 +1,228 @@
+"""Tracing: run a built Keras model once and turn what happened into a :class:`TracedModel`.
+
+This package is the only place that touches Keras internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelscope.errors import TraceError
+from modelscope.inputs import InputArg, InputSpec, ModelInput, format_shape, resolve
+from modelscope.report import (
+    Edge,
+    InputInfo,
+    ModelInfo,
+    OutputInfo,
+    TracedLayer,
+    TracedModel,
+    VariableInfo,
+)
+from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, shape_of
+from modelscope.trace.tracer import Tracer, call_arguments, functional_graph, sublayers
+
+__all__ = ["declared_inputs", "trace_model"]
+
+
+def declared_inputs(model: Any) -> list[ModelInput]:
+    """The inputs a model already knows: functional inputs, or the shape given to ``build()``."""
+    graph = functional_graph(model)
+    if graph is not None:
+        return [ModelInput(t.name, shape_of(t) or (), dtype_of(t)) for t in graph.inputs]
+    shapes = getattr(model, "_build_shapes_dict", None) or {}
+    if len(shapes) == 1 and getattr(model, "built", False):
+        (name, shape), = shapes.items()
+        if isinstance(shape, (tuple, list)) and all(d is None or isinstance(d, int) for d in shape):
+            return [ModelInput("input" if name == "input_shape" else name.removesuffix("_shape"),
+                               tuple(shape), "float32")]  # fmt: skip
+    return []
+
+
+def _all_built(model: Any) -> bool:
+    todo = [model]
+    while todo:
+        layer = todo.pop()
+        if not layer.built:
+            return False
+        todo.extend(sublayers(layer))
+    return True
+
+
+def _symbolic_inputs(model: Any, args: list[InputArg]) -> list[Any]:
+    """KerasTensors for the call; a functional model's own when they match exactly."""
+    import keras
+
+    graph = functional_graph(model)
+    if graph is not None:
+        own = list(graph.inputs)
+        if [(shape_of(t), dtype_of(t)) for t in own] == [(a.shape, a.dtype) for a in args]:
+            return own
+    return [
+        keras.Input(batch_shape=a.shape, dtype=a.dtype, name=a.name) if a.name
+        else keras.Input(batch_shape=a.shape, dtype=a.dtype)
+        for a in args
+    ]  # fmt: skip
+
+
+def _trace_error(rec: Recorder, error: BaseException, phase: str) -> TraceError:
+    failure = rec.failure
+    if failure is None:
+        return TraceError(f"{phase} the model failed: {clean_message(error)}")
+    shapes = ", ".join(format_shape(s) for s in failure.input_shapes) or "no tensors"
+    return TraceError(
+        f"{phase} the model failed in layer {failure.path!r} ({failure.cls}) "
+        f"on input shape {shapes}:\n{clean_message(failure.error)}\n"
+        "Check --input-shape (and --dtype) against what this layer expects."
+    )
+
+
+def trace_model(model: Any, spec: InputSpec, source: str | None = None) -> TracedModel:
+    """Build ``model`` if needed, trace one call, and collect its layers and variables."""
+    resolved = resolve(spec, declared_inputs(model))
+    keras_inputs = _symbolic_inputs(model, resolved)
+    names = [a.name for a in resolved]
+    args, kwargs = call_arguments(model, keras_inputs, names)
+
+    if not _all_built(model):
+        warm = Recorder(root=model)
+        try:
+            Tracer(model, warm).warm_up(args, kwargs)
+        except Exception as e:
+            raise _trace_error(warm, e, "Building") from e
+    rec = Recorder(root=model)
+    try:
+        outputs = Tracer(model, rec).run(keras_inputs, args, kwargs)
+    except Exception as e:
+        raise _trace_error(rec, e, "Running") from e
+    return _collect(model, rec, resolved, outputs, source)
+
+
+def _kind(model: Any, records: list[LayerRecord]) -> str:
+    from keras.src.models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        return "sequential"
+    if functional_graph(model) is not None:
+        return "functional"
+    if any(functional_graph(r.layer) is not None for r in records if r.depth == 1):
+        return "hybrid"
+    return "subclassed"
+
+
+def _attr_name(parent: Any, child: Any) -> str | None:
+    """The attribute under which ``parent`` holds ``child`` (``blocks[2]`` for lists)."""
+    public: list[str] = []
+    private: list[str] = []
+    for name, value in vars(parent).items():
+        if name.startswith("_"):  # Keras's own bookkeeping lists; a private attribute is kept
+            if value is child and name not in ("_functional", "_tracked"):
+                private.append(name)
+        elif value is child:
+            public.append(name)
+        elif isinstance(value, (list, tuple)):
+            public += [f"{name}[{i}]" for i, v in enumerate(value) if v is child]
+        elif isinstance(value, dict):
+            public += [f"{name}[{k!r}]" for k, v in value.items() if v is child]
+    return (public or private or [None])[0]
+
+
+def _unreached(rec: Recorder) -> list[LayerRecord]:
+    """Records for tracked sublayers that the call never reached (unused or called directly)."""
+    extra: list[LayerRecord] = []
+    todo = [(rec.root, None, 0)] + [(r.layer, r.path, r.depth) for r in rec.records.values()]
+    while todo:
+        layer, path, depth = todo.pop(0)
+        for child in sublayers(layer):
+            if id(child) in rec.records:
+                continue
+            prefix = f"{path}/" if path else ""
+            record = LayerRecord(child, prefix + child.name, child.name, path, depth + 1)
+            rec.records[id(child)] = record
+            extra.append(record)
+            todo.append((child, record.path, depth + 1))
+    return extra
+
+
+def _ordered(records: list[LayerRecord]) -> list[LayerRecord]:
+    """Parents before children, siblings in call order (unreached ones last)."""
+    by_parent: dict[str | None, list[LayerRecord]] = {}
+    for r in records:
+        by_parent.setdefault(r.parent, []).append(r)
+    out: list[LayerRecord] = []
+
+    def visit(parent: str | None) -> None:
+        for r in by_parent.get(parent, ()):
+            out.append(r)
+            visit(r.path)
+
+    visit(None)
+    return out
+
+
+def _collect(
+    model: Any, rec: Recorder, resolved: list[InputArg], outputs: list[Any], source: str | None
+) -> TracedModel:
+    reached = list(rec.records.values())
+    records = _ordered(reached + _unreached(rec))
+    layer_of_path = {r.path: r.layer for r in records}
+
+    # Variables: every model weight once, owned by the deepest layer that created it.
+    weights = list(model.weights)
+    index = {id(v): i for i, v in enumerate(weights)}
+    trainable = {id(v) for v in model.trainable_weights}
+    owner: dict[int, str] = {}
+    for r in reversed(records):  # children come after parents, so this visits deepest first
+        for v in list(r.layer._trainable_variables) + list(r.layer._non_trainable_variables):
+            owner.setdefault(id(v), r.path)
+    variables = []
+    for v in weights:
+        layer_path = owner.get(id(v), "")
+        prefix = f"{layer_path}/" if layer_path else ""
+        variables.append(
+            VariableInfo(prefix + v.name, layer_path, shape_of(v) or (), dtype_of(v), id(v) in trainable)
+        )
+
+    layers = []
+    for r in records:
+        parent = layer_of_path[r.parent] if r.parent else model
+        own = tuple(index[id(v)] for v in r.layer.weights if id(v) in index)
+        layers.append(
+            TracedLayer(
+                path=r.path, name=r.name, attr=_attr_name(parent, r.layer),
+                cls=type(r.layer).__name__, depth=r.depth, parent=r.parent,
+                input_shapes=r.input_shapes, output_shapes=r.output_shapes,
+                calls=r.calls, built=bool(r.layer.built), variables=own,
+            )
+        )  # fmt: skip
+
+    output_names = _output_names(model, len(outputs))
+    return TracedModel(
+        model=ModelInfo(model.name, type(model).__name__, _kind(model, reached), source),
+        inputs=tuple(
+            InputInfo(a.name or _default_name("input", i, len(resolved)), a.shape,
+                      a.dtype or "float32", tuple(rec.input_consumers.get(i, ())))
+            for i, a in enumerate(resolved)
+        ),
+        outputs=tuple(
+            OutputInfo(output_names[i], shape_of(t), dtype_of(t),
+                       rec.output_producers[i] if i < len(rec.output_producers) else ())
+            for i, t in enumerate(outputs)
+        ),
+        layers=tuple(layers),
+        edges=tuple(Edge(src, dst) for src, dst in rec.edges),
+        variables=tuple(variables),
+        model_variables=tuple(range(len(weights))),
+    )  # fmt: skip
+
+
+def _default_name(stem: str, i: int, n: int) -> str:
+    return stem if n == 1 else f"{stem}_{i}"
+
+
+def _output_names(model: Any, n: int) -> list[str]:
+    graph = functional_graph(model)
+    if graph is not None:
+        names = [t._keras_history.operation.name for t in graph.outputs]
+        if len(names) == n:
+            return names
+    return [_default_name("output", i, n) for i in range(n)]

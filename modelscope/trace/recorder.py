@@ -1,0 +1,206 @@
+"""Recording layer calls: the call tree, shapes, call counts and data-flow sources of tensors.
+
+The recorder is told about calls (``enter``/``exit``) by the tracer and keeps, for every tensor
+it has seen, which layer call produced it (the innermost one) or which model input it is.
+A tensor made by raw ops between layers (``x + y`` inside a residual block) is traced back
+through its graph operations to the nearest known tensors, so edges follow the true data flow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelscope.inputs import Shape
+
+Source = str | int  # a layer path, or the index of a model input
+_WALK_LIMIT = 20_000  # graph operations visited at most when tracing one tensor back
+
+
+def tensor_key(t: Any) -> tuple[Any, ...]:
+    """A stable identity for a tensor: graph tensors by graph and name, others by object."""
+    graph = getattr(t, "graph", None) if hasattr(t, "op") else None
+    if graph is not None:
+        return ("graph", id(graph), t.name)
+    return ("object", id(t))
+
+
+def shape_of(t: Any) -> Shape | None:
+    shape = t.shape
+    if getattr(shape, "rank", 0) is None:
+        return None
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def dtype_of(t: Any) -> str:
+    dtype = t.dtype
+    return str(getattr(dtype, "name", dtype))
+
+
+@dataclass
+class LayerRecord:
+    """One layer as the trace saw it; ``calls`` counts every real call."""
+
+    layer: Any
+    path: str
+    name: str
+    parent: str | None
+    depth: int
+    input_shapes: tuple[Shape | None, ...] = ()
+    output_shapes: tuple[Shape | None, ...] = ()
+    calls: int = 0
+
+
+@dataclass
+class Frame:
+    """A call in progress. ``outer_inputs`` is set when the same layer's own ``__call__``
+    is about to run inside a graph (see ``tracer``): that inner call is the same call."""
+
+    record: LayerRecord
+    inputs: list[Any] = field(default_factory=list)
+    outer_inputs: list[Any] | None = None
+    inner_outputs: list[Any] | None = None
+
+
+@dataclass
+class Failure:
+    path: str
+    cls: str
+    input_shapes: tuple[Shape | None, ...]
+    error: BaseException
+
+
+@dataclass
+class Recorder:
+    root: Any
+    records: dict[int, LayerRecord] = field(default_factory=dict)  # id(layer) -> record
+    stack: list[Frame] = field(default_factory=list)
+    edges: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered set
+    input_consumers: dict[int, dict[str, None]] = field(default_factory=dict)
+    output_producers: list[tuple[str, ...]] = field(default_factory=list)
+    failure: Failure | None = None
+    _produced: dict[tuple[Any, ...], frozenset[Source]] = field(default_factory=dict)
+    _walked: dict[tuple[Any, ...], frozenset[Source]] = field(default_factory=dict)
+    _alive: list[Any] = field(default_factory=list)  # keeps keyed tensors alive (ids stay unique)
+    _paths: set[str] = field(default_factory=set)
+
+    # -- the model's own inputs and outputs ----------------------------------------------------
+    def start(self, inputs: list[Any]) -> None:
+        for i, t in enumerate(inputs):
+            self._set(t, frozenset([i]))
+            self.input_consumers[i] = {}
+
+    def finish(self, outputs: list[Any]) -> None:
+        self.output_producers = [
+            tuple(sorted(s for s in self.sources(t) if isinstance(s, str))) for t in outputs
+        ]
+
+    # -- layer calls --------------------------------------------------------------------------
+    def enter(self, layer: Any, inputs: list[Any]) -> Frame:
+        record = self.records.get(id(layer))
+        if record is None:
+            record = self._new_record(layer)
+        record.calls += 1
+        shapes = tuple(shape_of(t) for t in inputs)
+        if record.calls == 1:
+            record.input_shapes = shapes
+        for t in inputs:
+            for src in self.sources(t):
+                if isinstance(src, int):
+                    self.input_consumers[src].setdefault(record.path)
+                else:
+                    self.edges.setdefault((src, record.path))
+        frame = Frame(record)
+        self.stack.append(frame)
+        return frame
+
+    def exit(self, frame: Frame, outputs: list[Any]) -> None:
+        popped = self.stack.pop()
+        assert popped is frame, "layer calls must nest"
+        record = frame.record
+        if record.calls == 1:
+            record.output_shapes = tuple(shape_of(t) for t in outputs)
+        mine = frozenset([record.path])
+        inner = frame.inner_outputs
+        for i, t in enumerate(outputs):
+            if inner is not None and i < len(inner):
+                self._set(t, self._produced.get(tensor_key(inner[i]), mine))
+            elif tensor_key(t) not in self._produced:
+                self._set(t, mine)
+
+    def fail(self, frame: Frame, error: BaseException) -> None:
+        """Note the innermost failing call (the first one to fail) and unwind it."""
+        if self.stack and self.stack[-1] is frame:
+            self.stack.pop()
+        if self.failure is None:
+            r = frame.record
+            self.failure = Failure(r.path, type(r.layer).__name__, r.input_shapes, error)
+
+    def alias(self, inner: list[Any], outer: list[Any]) -> None:
+        """``inner`` tensors stand for ``outer`` ones (same call seen inside a graph)."""
+        for a, b in zip(inner, outer):
+            self._set(a, self.sources(b))
+
+    # -- sources ------------------------------------------------------------------------------
+    def sources(self, t: Any) -> frozenset[Source]:
+        key = tensor_key(t)
+        found = self._produced.get(key)
+        if found is None:
+            found = self._walked.get(key)
+        if found is None:
+            found = self._walk_back(t)
+            self._walked[key] = found
+            self._alive.append(t)
+        return found
+
+    def _walk_back(self, t: Any) -> frozenset[Source]:
+        op = getattr(t, "op", None)
+        if op is None or not hasattr(op, "inputs"):
+            return frozenset()
+        found: set[Source] = set()
+        todo, seen = [op], set()
+        while todo and len(seen) < _WALK_LIMIT:
+            op = todo.pop()
+            if op.name in seen:
+                continue
+            seen.add(op.name)
+            for x in op.inputs:
+                known = self._produced.get(tensor_key(x))
+                if known is None:
+                    known = self._walked.get(tensor_key(x))
+                if known is not None:
+                    found |= known
+                else:
+                    todo.append(x.op)
+        return frozenset(found)
+
+    def _set(self, t: Any, sources: frozenset[Source]) -> None:
+        self._produced[tensor_key(t)] = sources
+        self._alive.append(t)
+
+    def _new_record(self, layer: Any) -> LayerRecord:
+        parent = self.stack[-1].record if self.stack else None
+        prefix = f"{parent.path}/" if parent else ""
+        path = prefix + layer.name
+        n = 2
+        while path in self._paths:  # two distinct layers with one name under one parent
+            path, n = f"{prefix}{layer.name}#{n}", n + 1
+        self._paths.add(path)
+        record = LayerRecord(
+            layer, path, layer.name, parent.path if parent else None, (parent.depth if parent else 0) + 1
+        )
+        self.records[id(layer)] = record
+        return record
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def clean_message(error: BaseException) -> str:
+    """The useful part of a Keras/TensorFlow error message, without its call-context wrapping."""
+    text = _ANSI.sub("", str(error)).strip()
+    text = re.split(r"\n\s*Arguments received by ", text)[0]
+    text = re.sub(r"^Exception encountered when calling [^\n]*\n*", "", text).strip()
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    return "\n".join(lines[:6]) or type(error).__name__

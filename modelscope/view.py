@@ -1,0 +1,82 @@
+"""A report seen down to a depth: which layers show, and how data flows between them (pure).
+
+Renderers share this: the table's "connected to" column and the graph's edges are the same
+data flow, folded so that anything deeper than ``depth`` counts as its visible ancestor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelscope.report import LayerInfo, Report
+
+
+def display_name(layer: LayerInfo) -> str:
+    """``fe (sequential)`` when the attribute name differs from the Keras name."""
+    if layer.attr and layer.attr != layer.name:
+        return f"{layer.attr} ({layer.name})"
+    return layer.name
+
+
+@dataclass(frozen=True)
+class View:
+    report: Report
+    depth: int | None = None
+
+    @property
+    def layers(self) -> list[LayerInfo]:
+        return list(self.report.walk(self.depth))
+
+    def visible(self, path: str) -> str:
+        """The visible layer standing for ``path`` (itself, or its ancestor at ``depth``)."""
+        if self.depth is None:
+            return path
+        return "/".join(path.split("/")[: self.depth])
+
+    def expanded(self, path: str) -> bool:
+        """Whether ``path`` shows its children (so edges go to them, not to it)."""
+        layer = self.report.layer(path)
+        return (self.depth is None or layer.depth < self.depth) and bool(
+            self.report.children(path)
+        )
+
+    def _is_within(self, path: str, ancestor: str) -> bool:
+        return path == ancestor or path.startswith(ancestor + "/")
+
+    def sources(self) -> dict[str, list[str]]:
+        """For each visible, non-expanded layer: what feeds it (layer paths or ``input:NAME``).
+
+        Edges inside a folded layer are dropped; edges into an expanded layer are carried by
+        its children.
+        """
+        result: dict[str, list[str]] = {}
+
+        def add(src: str, dst_path: str) -> None:
+            dst = self.visible(dst_path)
+            if self.expanded(dst) or (not src.startswith("input:") and self._is_within(src, dst)):
+                return
+            bucket = result.setdefault(dst, [])
+            if src not in bucket:
+                bucket.append(src)
+
+        for edge in self.report.edges:
+            src, dst = self.visible(edge.src), self.visible(edge.dst)
+            if not self._is_within(dst, src):  # not inside one folded layer
+                add(src, edge.dst)
+        for item in self.report.inputs:
+            for consumer in item.consumers:
+                add(f"input:{item.name}", consumer)
+        return result
+
+    def is_chain(self) -> bool:
+        """True when data flows in one line: one input, one output, no branches or merges."""
+        if len(self.report.inputs) != 1 or len(self.report.outputs) != 1:
+            return False
+        sources = self.sources()
+        if any(len(s) > 1 for s in sources.values()):
+            return False
+        fan_out: dict[str, int] = {}
+        for srcs in sources.values():
+            for s in srcs:
+                fan_out[s] = fan_out.get(s, 0) + 1
+        return all(n <= 1 for n in fan_out.values())
