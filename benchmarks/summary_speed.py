@@ -68,7 +68,7 @@ def large_model(repeat: int) -> float:
         keras_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         report = modelscope.inspect(model)
-        render_table(report).plain
+        _ = render_table(report).plain
         our_times.append(time.perf_counter() - start)
     ratio = statistics.median(our_times) / statistics.median(keras_times)
     print(f"EfficientNetB7 ({len(report.layers)} layers): trace+render "

@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Union
 
 from modelscope.errors import InputSpecError
 
-Shape = tuple[Union[int, None], ...]
+Shape = tuple[int | None, ...]
 
 DTYPES = frozenset(
-    "float16 bfloat16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
-    "bool string complex64 complex128".split()
-)
+    ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
+     "uint32", "uint64", "bool", "string", "complex64", "complex128"]
+)  # fmt: skip
 _UNKNOWN = {"none", "?", "null"}
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*=(.*)$", re.S)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from modelscope.inputs import Shape
 
 SCHEMA = "modelscope.report/1"
+_INLINE_LIST = re.compile(r"\[\s*((?:-?\d+|null)(?:,\s*(?:-?\d+|null))*)\s*\]")
 
 _DTYPE_BYTES = {
     "bool": 1, "int8": 1, "uint8": 1, "float8_e4m3fn": 1, "float8_e5m2": 1,
@@ -188,7 +190,9 @@ class Report:
         }  # fmt: skip
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent) + "\n"
+        """JSON text; shapes stay on one line (``[null, 28, 28, 1]``) so diffs stay readable."""
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        return _INLINE_LIST.sub(_inline, text) + "\n"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
@@ -231,6 +235,10 @@ class Report:
     @classmethod
     def from_json(cls, text: str) -> Report:
         return cls.from_dict(json.loads(text))
+
+
+def _inline(match: re.Match[str]) -> str:
+    return "[" + ", ".join(x.strip() for x in match.group(1).split(",")) + "]"
 
 
 # -- building a report from traced facts -------------------------------------------------------

@@ -51,9 +51,10 @@ class View:
         """
         result: dict[str, list[str]] = {}
 
-        def add(src: str, dst_path: str) -> None:
+        def add(src: str, dst_path: str, loop: bool = False) -> None:
             dst = self.visible(dst_path)
-            if self.expanded(dst) or (not src.startswith("input:") and self._is_within(src, dst)):
+            inside = not src.startswith("input:") and self._is_within(src, dst)
+            if self.expanded(dst) or (inside and not loop):
                 return
             bucket = result.setdefault(dst, [])
             if src not in bucket:
@@ -61,8 +62,9 @@ class View:
 
         for edge in self.report.edges:
             src, dst = self.visible(edge.src), self.visible(edge.dst)
-            if not self._is_within(dst, src):  # not inside one folded layer
-                add(src, edge.dst)
+            loop = edge.src == edge.dst  # a layer applied to its own output, kept
+            if loop or not self._is_within(dst, src):  # not inside one folded layer
+                add(src, edge.dst, loop)
         for item in self.report.inputs:
             for consumer in item.consumers:
                 add(f"input:{item.name}", consumer)

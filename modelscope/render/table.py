@@ -17,8 +17,8 @@ from modelscope.report import LayerInfo, Report
 from modelscope.view import View, display_name
 
 GAP = "   "
-_NUMERIC = ("Params", "Non-trainable", "Calls")
-_SHRINKABLE = ("Layer", "Connected to", "Type", "Output shape")
+_NUMERIC = ("Params", "Non-train.", "Calls")
+_FLOORS = {"Layer": 16, "Connected to": 12, "Type": 10}  # narrowest a text column gets
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def columns(report: Report, view: View) -> list[str]:
     """The columns worth showing for this report: extra ones only where they say something."""
     cols = ["Layer", "Type", "Output shape", "Params"]
     if report.totals.non_trainable:
-        cols.append("Non-trainable")
+        cols.append("Non-train.")
     if any(l.calls != 1 for l in view.layers):
         cols.append("Calls")
     if not view.is_chain():
@@ -74,7 +74,7 @@ def _layer_row(view: View, layer: LayerInfo, prefix: str, sources: dict[str, lis
                              style="" if called else "yellow"),
         "Params": Text("unbuilt", style="bold yellow") if not layer.built
         else Text(count(layer.params), style="dim" if layer.params == 0 else ""),
-        "Non-trainable": Text(count(layer.non_trainable) if layer.non_trainable else ""),
+        "Non-train.": Text(count(layer.non_trainable) if layer.non_trainable else ""),
         "Calls": Text(str(layer.calls) if layer.calls != 1 else ""),
         "Connected to": Text(_connections(view, layer.path, sources)),
     }  # fmt: skip
@@ -90,22 +90,24 @@ def _own_weights_row(report: Report) -> dict[str, Text] | None:
         "Layer": Text("(own weights)", style="italic"),
         "Type": Text(", ".join(v.path for v in own), style="dim"),
         "Params": Text(count(sum(v.count for v in own))),
-        "Non-trainable": Text(count(frozen) if frozen else ""),
+        "Non-train.": Text(count(frozen) if frozen else ""),
     }
 
 
 def _fit(widths: list[int], cols: list[str], room: int | None) -> list[int]:
-    """Shrink the widest text columns until the table fits ``room`` (numbers never shrink)."""
+    """Narrow the text columns (down to a floor each) until the table fits ``room``.
+
+    Numbers and shapes never shrink; if the floors are reached the table stays wider.
+    """
     if room is None:
         return widths
     widths = list(widths)
     excess = sum(widths) + len(GAP) * (len(widths) - 1) - room
     while excess > 0:
-        candidates = [i for i, c in enumerate(cols) if c in _SHRINKABLE[:2] and widths[i] > 12]
-        candidates = candidates or [i for i, c in enumerate(cols) if c in _SHRINKABLE and widths[i] > 8]
+        candidates = [i for i, c in enumerate(cols) if c in _FLOORS and widths[i] > _FLOORS[c]]
         if not candidates:
             break
-        widest = max(candidates, key=lambda i: widths[i])
+        widest = max(candidates, key=lambda i: widths[i] - _FLOORS[cols[i]])
         widths[widest] -= 1
         excess -= 1
     return widths

@@ -80,7 +80,7 @@ def trace_model(model: Any, spec: InputSpec, source: str | None = None) -> Trace
     """Build ``model`` if needed, trace one call, and collect its layers and variables."""
     resolved = resolve(spec, declared_inputs(model))
     keras_inputs = _symbolic_inputs(model, resolved)
-    names = [a.name for a in resolved]
+    names = [a.name if spec.named else None for a in resolved]  # names pick dict/keyword calls
     args, kwargs = call_arguments(model, keras_inputs, names)
 
     if not _all_built(model):

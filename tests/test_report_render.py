@@ -1,0 +1,140 @@
+"""The report and its renderers on hand-built reports: no TensorFlow needed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modelscope.render.markdown import render_markdown
+from modelscope.render.table import TableOptions, render_table
+from modelscope.report import (
+    Edge,
+    InputInfo,
+    ModelInfo,
+    OutputInfo,
+    Report,
+    TracedLayer,
+    TracedModel,
+    VariableInfo,
+    build_report,
+)
+from modelscope.view import View
+
+
+def _layer(path: str, cls: str, out: tuple, variables: tuple[int, ...] = (), calls: int = 1, attr=None, built=True):
+    parent = path.rpartition("/")[0] or None
+    return TracedLayer(path, path.rpartition("/")[2], attr, cls, path.count("/") + 1, parent,
+                       ((None, 8),), (out,), calls, built, variables)  # fmt: skip
+
+
+def residual_model() -> TracedModel:
+    """A hand-made trace: a block with a residual add, a shared (tied) kernel, a frozen layer."""
+    variables = (
+        VariableInfo("stem/kernel", "stem", (8, 8), "float32", True),
+        VariableInfo("block/conv/kernel", "block/conv", (8, 8), "float32", True),
+        VariableInfo("block/norm/gamma", "block/norm", (8,), "float16", True),
+        VariableInfo("block/norm/moving_mean", "block/norm", (8,), "float32", False),
+        VariableInfo("scale", "", (3,), "float32", True),
+    )
+    layers = (
+        _layer("stem", "Dense", (None, 8), (0,)),
+        _layer("block", "Residual", (None, 8), (1, 2, 3), attr="blocks[0]"),
+        _layer("block/conv", "Dense", (None, 8), (1,)),
+        _layer("block/norm", "BatchNormalization", (None, 8), (2, 3), attr="norm"),
+        _layer("tied", "Dense", (None, 8), (1,), calls=3),  # uses block/conv's kernel
+        _layer("spare", "Dense", (None, 8), (), calls=0, built=False),
+    )
+    edges = (
+        Edge("stem", "block"), Edge("stem", "block/conv"), Edge("stem", "block/norm"),
+        Edge("block/conv", "block/norm"), Edge("block", "tied"), Edge("tied", "tied"),
+    )  # fmt: skip
+    return TracedModel(
+        model=ModelInfo("net<1>", "Net", "subclassed", "models/net.py"),
+        inputs=(InputInfo("x", (None, 8), "float32", ("stem",)),),
+        outputs=(OutputInfo("output", (None, 8), "float32", ("tied",)),),
+        layers=layers,
+        edges=edges,
+        variables=variables,
+        model_variables=(0, 1, 2, 3, 4),
+    )
+
+
+@pytest.fixture
+def report() -> Report:
+    return build_report(residual_model())
+
+
+def test_totals_count_shared_variables_once_and_bytes_follow_dtypes(report: Report) -> None:
+    t = report.totals
+    assert (t.params, t.trainable, t.non_trainable) == (64 + 64 + 8 + 8 + 3, 64 + 64 + 8 + 3, 8)
+    assert t.bytes == 64 * 4 + 64 * 4 + 8 * 2 + 8 * 4 + 3 * 4
+    assert t.trainable_bytes == t.bytes - 8 * 4
+    block = report.layer("block")
+    assert (block.params, block.trainable, block.non_trainable) == (80, 72, 8)
+    assert report.layer("tied").params == 64  # the shared kernel counts for the layer too
+    assert report.layer("block/norm").depth == 2 and report.layer("block/norm").parent == "block"
+
+
+def test_json_round_trip_is_exact(report: Report) -> None:
+    text = report.to_json()
+    data = json.loads(text)
+    assert data["schema"] == "modelscope.report/1"
+    assert set(data) >= {"model", "inputs", "outputs", "totals", "layers", "edges"}
+    assert data["layers"][1] | {} == {
+        "path": "block", "name": "block", "attr": "blocks[0]", "class": "Residual", "depth": 1,
+        "parent": None, "input_shapes": [[None, 8]], "output_shapes": [[None, 8]], "params": 80,
+        "trainable": 72, "non_trainable": 8, "bytes": 64 * 4 + 8 * 2 + 8 * 4, "calls": 1, "built": True,
+    }  # fmt: skip
+    assert '"shape": [null, 8]' in text
+    assert Report.from_json(text) == report
+
+
+def test_from_dict_refuses_other_documents() -> None:
+    with pytest.raises(ValueError, match="not a modelscope report"):
+        Report.from_dict({"schema": "something/2"})
+
+
+def test_view_folds_edges_into_visible_layers(report: Report) -> None:
+    full = View(report).sources()
+    assert full["block/norm"] == ["stem", "block/conv"]
+    assert "block" not in full  # an expanded block's inputs are shown on its children
+    assert full["tied"] == ["block", "tied"]
+    folded = View(report, depth=1).sources()
+    assert folded == {"stem": ["input:x"], "block": ["stem"], "tied": ["block", "tied"]}
+    assert not View(report).is_chain()
+
+
+def test_table_golden(report: Report, golden) -> None:
+    golden("table_handmade.txt", render_table(report).plain)
+
+
+def test_table_folds_long_names_to_the_width(report: Report, golden) -> None:
+    natural = render_table(report).plain.splitlines()[2]
+    text = render_table(report, TableOptions(width=95)).plain
+    table_lines = text.split("\n\n")[0].splitlines()[1:]
+    assert len(natural) > 95 >= max(len(line) for line in table_lines)
+    assert "├── blocks[0] (bl" in text and "\nock)" in text  # folded onto the next line, not cut
+    golden("table_handmade_w95.txt", text)
+
+
+def test_table_depth_folds_children(report: Report) -> None:
+    text = render_table(report, TableOptions(depth=1)).plain
+    assert "conv" not in text and "block" in text and "80" in text
+
+
+def test_table_columns_sum_to_the_totals(report: Report) -> None:
+    # the top-level rows plus the model's own weights add up to the footer's total, less sharing
+    top = sum(l.params for l in report.children(None)) + sum(v.count for v in report.variables if v.layer == "")
+    shared = report.layer("tied").params  # counted under block/conv and tied
+    assert top - shared == report.totals.params
+    text = render_table(report).plain
+    assert "Total params: 147 (572.00 B)" in text
+    assert "(own weights)" in text and "unbuilt" in text and "not called" in text
+
+
+def test_markdown_golden_and_escaping(report: Report, golden) -> None:
+    text = render_markdown(report)
+    assert "### `net<1>` (`Net`, subclassed)" in text
+    assert "| ├──\u00a0`blocks[0] (block)` | `Residual` | `(None, 8)` | 80 | 1 |" in text
+    golden("markdown_handmade.md", text)
