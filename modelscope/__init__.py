@@ -10,7 +10,7 @@ from typing import Any
 from modelscope.errors import ModelscopeError
 from modelscope.report import Report
 
-__all__ = ["ModelscopeError", "Report", "__version__", "inspect"]
+__all__ = ["ModelscopeError", "Report", "__version__", "graph", "inspect"]
 __version__ = "0.1.0"
 
 
@@ -21,3 +21,10 @@ def inspect(
     from modelscope.api import inspect as _inspect
 
     return _inspect(model_or_source, input_shape, dtype, object=object)
+
+
+def graph(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **options: Any) -> str | bytes:
+    """Draw a model (or a Report): SVG text by default; see :func:`modelscope.api.graph`."""
+    from modelscope.api import graph as _graph
+
+    return _graph(model_or_source, input_shape, dtype, **options)

@@ -49,3 +49,22 @@ def inspect(
 
     import_keras()
     return build_report(trace_model(model_or_source, spec, None))
+
+
+def graph(
+    model_or_source: Any,
+    input_shape: Any = None,
+    dtype: Any = None,
+    *,
+    object: str | None = None,  # noqa: A002
+    format: str = "svg",  # noqa: A002
+    **options: Any,
+) -> str | bytes:
+    """The model's graph: SVG or DOT text, PNG or PDF bytes. Options as the CLI's ``graph``."""
+    from modelscope.graphviz_render import render_graph
+
+    report = model_or_source if isinstance(model_or_source, Report) else inspect(
+        model_or_source, input_shape, dtype, object=object
+    )
+    data = render_graph(report.to_dot(**options), format)
+    return data.decode("utf-8") if format in ("svg", "dot") else data

@@ -42,11 +42,13 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def write_output(text: str, output: str | None, protect: Sequence[str] = ()) -> None:
+def write_output(data: str | bytes, output: str | None, protect: Sequence[str] = ()) -> None:
     """Write to stdout (``None`` or ``-``) or to a file, never leaving a partial file behind."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
     if output in (None, "-"):
-        sys.stdout.write(text)
         sys.stdout.flush()
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
         return
     target = Path(output)  # type: ignore[arg-type]
     for path in protect:
@@ -54,7 +56,7 @@ def write_output(text: str, output: str | None, protect: Sequence[str] = ()) -> 
             raise UsageError(f"-o {output} is the model source itself; choose another file")
     partial = target.with_name(f".{target.name}.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
+        partial.write_bytes(raw)
         os.replace(partial, target)
     except OSError as e:
         partial.unlink(missing_ok=True)
@@ -120,6 +122,59 @@ def summary(source: str, object_name: str | None, input_shapes: tuple[str, ...],
             return
         text = render_table(report, TableOptions(depth=depth, width=width)).plain
     write_output(text, output, protect=[source])
+
+
+_GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+
+def _graph_format(fmt: str | None, output: str | None) -> str:
+    from_name = _GRAPH_SUFFIXES.get(Path(output).suffix.lower()) if output not in (None, "-") else None
+    if output not in (None, "-") and from_name is None and fmt is None:
+        raise UsageError(f"-o {output}: cannot tell the format from the name; add --format svg|png|pdf|dot")
+    if fmt and from_name and fmt != from_name:
+        raise UsageError(f"--format {fmt} contradicts -o {output}; give one or make them agree")
+    return fmt or from_name or "svg"
+
+
+@cli.command()
+@model_options
+@click.option("-o", "--output", metavar="FILE",
+              help="Where to write ('-' for stdout). Default: <model name>.<format> here.")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "dot"]),
+              help="Output format. Default: from the -o file name, else svg.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="Collapse layers deeper than N into their parent's box.")
+@click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
+              help="Layout direction: top to bottom, or left to right.")
+@click.option("--show-input-shapes", is_flag=True, help="Show each layer's input shapes too.")
+@click.option("--edge-shapes", is_flag=True, help="Label edges with the shape of the tensor they carry.")
+@click.option("--no-legend", is_flag=True, help="Leave out the colour legend.")
+def graph(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...],
+          traceback: bool, output: str | None, fmt: str | None, depth: int | None, rankdir: str,
+          show_input_shapes: bool, edge_shapes: bool, no_legend: bool) -> None:
+    """Draw SOURCE's traced data flow with Graphviz: SVG, PNG, PDF or DOT.
+
+    One box per layer (a layer called N times is one box marked xN), nested layers as labelled
+    clusters, inputs and outputs as ovals. Fill colour: blue trainable, grey non-trainable,
+    amber both, white no parameters. SVG and DOT work without system Graphviz; PNG and PDF need
+    its 'dot' program.
+
+    \b
+    Example:
+      modelscope graph samples/hybrid_cnn.py --input-shape None,28,28,1 -o cnn.svg
+    """
+    kind = _graph_format(fmt, output)
+    report = _report(source, object_name, input_shapes, dtypes)
+    from modelscope.graphviz_render import render_graph
+    from modelscope.render.dot import GraphOptions, render_dot
+
+    options = GraphOptions(depth=depth, rankdir=rankdir, show_input_shapes=show_input_shapes,
+                           edge_shapes=edge_shapes, legend=not no_legend)  # fmt: skip
+    data = render_graph(render_dot(report, options), kind)
+    target = output or f"{report.model.name}.{kind}"
+    write_output(data, target, protect=[source])
+    if target != "-":
+        click.echo(f"wrote {target} ({kind.upper()}, {len(data):,} bytes)", err=True)
 
 
 def _fail(message: str, code: int) -> None:

@@ -102,8 +102,16 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class Edge:
+    """Data flow: ``src``'s output (or something raw ops made of it) went into ``dst``.
+
+    ``ops`` marks an edge into a container's own raw operations (the tensor fed what the
+    container computed itself, e.g. the add of a residual block that returns ``x + f(x)``),
+    as opposed to the container's inputs.
+    """
+
     src: str
     dst: str
+    ops: bool = False
 
 
 def _shape_out(shape: Shape | None) -> list[int | None] | None:
@@ -181,7 +189,7 @@ class Report:
                  "calls": l.calls, "built": l.built}
                 for l in self.layers
             ],
-            "edges": [{"src": e.src, "dst": e.dst} for e in self.edges],
+            "edges": [{"src": e.src, "dst": e.dst} | ({"ops": True} if e.ops else {}) for e in self.edges],
             "variables": [
                 {"path": v.path, "layer": v.layer, "shape": list(v.shape), "dtype": v.dtype,
                  "trainable": v.trainable}
@@ -225,7 +233,7 @@ class Report:
                 )
                 for l in data["layers"]
             ),
-            edges=tuple(Edge(e["src"], e["dst"]) for e in data.get("edges", ())),
+            edges=tuple(Edge(e["src"], e["dst"], e.get("ops", False)) for e in data.get("edges", ())),
             variables=tuple(
                 VariableInfo(v["path"], v["layer"], tuple(v["shape"]), v["dtype"], v["trainable"])
                 for v in data.get("variables", ())
@@ -235,6 +243,19 @@ class Report:
     @classmethod
     def from_json(cls, text: str) -> Report:
         return cls.from_dict(json.loads(text))
+
+    # -- graphs ---------------------------------------------------------------------------------
+    def to_dot(self, **options: Any) -> str:
+        """Graphviz DOT of the data flow; options as :class:`modelscope.render.dot.GraphOptions`."""
+        from modelscope.render.dot import GraphOptions, render_dot
+
+        return render_dot(self, GraphOptions(**options))
+
+    def _repr_svg_(self) -> str:
+        """Jupyter shows a report as its graph."""
+        from modelscope.graphviz_render import render_graph
+
+        return render_graph(self.to_dot(), "svg").decode("utf-8")
 
 
 def _inline(match: re.Match[str]) -> str:

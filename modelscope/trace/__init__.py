@@ -209,7 +209,7 @@ def _collect(
             for i, t in enumerate(outputs)
         ),
         layers=tuple(layers),
-        edges=tuple(Edge(src, dst) for src, dst in rec.edges),
+        edges=tuple(Edge(src, dst, ops) for src, dst, ops in rec.edges),
         variables=tuple(variables),
         model_variables=tuple(range(len(weights))),
     )  # fmt: skip

@@ -59,6 +59,7 @@ class Frame:
 
     record: LayerRecord
     inputs: list[Any] = field(default_factory=list)
+    has_children: bool = False
     outer_inputs: list[Any] | None = None
     inner_outputs: list[Any] | None = None
 
@@ -76,7 +77,7 @@ class Recorder:
     root: Any
     records: dict[int, LayerRecord] = field(default_factory=dict)  # id(layer) -> record
     stack: list[Frame] = field(default_factory=list)
-    edges: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered set
+    edges: dict[tuple[str, str, bool], None] = field(default_factory=dict)  # (src, dst, via ops)
     input_consumers: dict[int, dict[str, None]] = field(default_factory=dict)
     output_producers: list[tuple[str, ...]] = field(default_factory=list)
     failure: Failure | None = None
@@ -110,7 +111,9 @@ class Recorder:
                 if isinstance(src, int):
                     self.input_consumers[src].setdefault(record.path)
                 else:
-                    self.edges.setdefault((src, record.path))
+                    self.edges.setdefault((src, record.path, False))
+        if self.stack:
+            self.stack[-1].has_children = True
         frame = Frame(record)
         self.stack.append(frame)
         return frame
@@ -125,9 +128,20 @@ class Recorder:
         inner = frame.inner_outputs
         for i, t in enumerate(outputs):
             if inner is not None and i < len(inner):
-                self._set(t, self._produced.get(tensor_key(inner[i]), mine))
+                t_inner = inner[i]
+                if tensor_key(t_inner) not in self._produced:
+                    self._note_own_ops(frame, t_inner)
+                self._set(t, self._produced.get(tensor_key(t_inner), mine))
             elif tensor_key(t) not in self._produced:
+                self._note_own_ops(frame, t)
                 self._set(t, mine)
+
+    def _note_own_ops(self, frame: Frame, t: Any) -> None:
+        """A container's output made by its own raw ops: record what those ops consumed."""
+        if frame.has_children:
+            for src in self._walk_back(t):
+                if isinstance(src, str) and src != frame.record.path:
+                    self.edges.setdefault((src, frame.record.path, True))
 
     def fail(self, frame: Frame, error: BaseException) -> None:
         """Note the innermost failing call (the first one to fail) and unwind it."""

@@ -1,0 +1,192 @@
+"""The traced model as Graphviz DOT (pure: builds source text with the ``graphviz`` package).
+
+One node per layer (a layer called N times is one node marked ``×N``), inputs and outputs as
+their own nodes, nested layers as clusters, edges along the traced data flow. Node ids are
+layer paths, so the DOT is the same on every run; user-chosen names only ever appear inside
+escaped HTML labels, never as markup.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import graphviz
+
+from modelscope.inputs import format_shape
+from modelscope.report import LayerInfo, Report
+from modelscope.view import View, display_name
+
+FONT = "Helvetica"
+COLOURS = {  # fill colour by what a layer's parameters are
+    "trainable": "#dbeafe",
+    "non-trainable": "#e5e7eb",
+    "mixed": "#fde68a",
+    "no params": "#ffffff",
+}
+LEGEND = {
+    "trainable": "trainable params",
+    "mixed": "trainable + non-trainable",
+    "non-trainable": "non-trainable params only",
+    "no params": "no params",
+}
+INPUT_FILL, OUTPUT_FILL, CLUSTER_FILL = "#dcfce7", "#ffedd5", "#f8fafc"
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    depth: int | None = None  # fold anything deeper into its parent's box
+    rankdir: str = "TB"  # TB (top to bottom) or LR (left to right)
+    show_input_shapes: bool = False
+    edge_shapes: bool = False  # label edges with the shape of the tensor they carry
+    legend: bool = True
+
+
+def node_id(path: str) -> str:
+    """A DOT node id for a layer path. ``:`` would read as a port, so it is encoded."""
+    return path.replace("%", "%25").replace(":", "%3A")
+
+
+def _special(kind: str, name: str) -> str:
+    return f"/{kind}/{node_id(name)}"  # layer paths never start with "/": no clash possible
+
+
+def param_class(layer: LayerInfo) -> str:
+    if layer.params == 0:
+        return "no params"
+    if layer.non_trainable == 0:
+        return "trainable"
+    return "non-trainable" if layer.trainable == 0 else "mixed"
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _small(text: str, size: int = 10) -> str:
+    return f'<font point-size="{size}">{_e(text)}</font>'
+
+
+def _node_label(layer: LayerInfo, options: GraphOptions) -> str:
+    title = display_name(layer) + (f" ×{layer.calls}" if layer.calls > 1 else "")
+    lines = [f"<b>{_e(title)}</b>", _small(layer.cls)]
+    if options.show_input_shapes and layer.input_shapes:
+        lines.append(_small("in: " + ", ".join(format_shape(s) for s in layer.input_shapes)))
+    if layer.calls == 0:
+        lines.append(_small("not called"))
+    else:
+        lines.append(_small(", ".join(format_shape(s) for s in layer.output_shapes)))
+    if not layer.built:
+        lines.append(_small("unbuilt", 9))
+    elif layer.params:
+        lines.append(_small(f"{layer.params:,} params", 9))
+    return "<" + "<br/>".join(lines) + ">"
+
+
+def _cluster_label(layer: LayerInfo) -> str:
+    parts = [f"<b>{_e(display_name(layer))}</b>", _e(layer.cls)]
+    if layer.params:
+        parts.append(_e(f"{layer.params:,} params"))
+    return "<" + " · ".join(parts) + ">"
+
+
+class _Builder:
+    def __init__(self, report: Report, options: GraphOptions) -> None:
+        self.report, self.options = report, options
+        self.view = View(report, options.depth)
+        self.ops_nodes: set[str] = set()  # expanded containers whose own ops are drawn
+        self.edges = self._edges()
+
+    def _endpoint(self, path: str, into: bool, ops: bool) -> str | None:
+        """The node an edge end attaches to, or None when another edge already carries it."""
+        visible = self.view.visible(path)
+        if not self.view.expanded(visible):
+            return node_id(visible)
+        if into and not ops:
+            return None  # an expanded container's inputs are drawn into its children
+        self.ops_nodes.add(visible)
+        return _special("ops", visible)
+
+    def _edges(self) -> list[tuple[str, str, str]]:
+        """(tail, head, label) in report order, duplicates dropped."""
+        seen: dict[tuple[str, str], str] = {}
+        for edge in self.report.edges:
+            loop = edge.src == edge.dst
+            src_vis, dst_vis = self.view.visible(edge.src), self.view.visible(edge.dst)
+            inside = dst_vis == src_vis or dst_vis.startswith(src_vis + "/") or src_vis.startswith(dst_vis + "/")
+            if inside and not loop and not edge.ops:
+                continue  # within one folded box
+            head = self._endpoint(edge.dst, into=True, ops=edge.ops)
+            tail = self._endpoint(edge.src, into=False, ops=False)
+            if head is None or tail is None or (head == tail and not loop):
+                continue
+            seen.setdefault((tail, head), self._shape_label(edge.src))
+        for item in self.report.inputs:
+            for consumer in item.consumers:
+                head = self._endpoint(consumer, into=True, ops=False)
+                if head is not None:
+                    seen.setdefault((_special("input", item.name), head), format_shape(item.shape))
+        for item in self.report.outputs:
+            for producer in item.producers:
+                tail = self._endpoint(producer, into=False, ops=False)
+                if tail is not None:
+                    seen.setdefault((tail, _special("output", item.name)), format_shape(item.shape))
+        return [(t, h, label) for (t, h), label in seen.items()]
+
+    def _shape_label(self, path: str) -> str:
+        return ", ".join(format_shape(s) for s in self.report.layer(path).output_shapes)
+
+    def build(self) -> graphviz.Digraph:
+        r, o = self.report, self.options
+        g = graphviz.Digraph(
+            name=r.model.name,
+            graph_attr={"rankdir": o.rankdir, "fontname": FONT, "fontsize": "11", "nodesep": "0.3",
+                        "ranksep": "0.35", "labelloc": "t",
+                        "label": f"<<b>{_e(r.model.name)}</b> ({_e(r.model.cls)}, {r.model.kind}) · "
+                                 f"{r.totals.params:,} params>"},
+            node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "11",
+                       "penwidth": "0.8", "margin": "0.12,0.05"},
+            edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.7", "color": "#475569"},
+        )  # fmt: skip
+        for item in r.inputs:
+            label = f"<<b>{_e(item.name)}</b><br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
+            g.node(_special("input", item.name), label=label, shape="ellipse", fillcolor=INPUT_FILL)
+        self._add_layers(g, None)
+        for item in r.outputs:
+            label = f"<<b>{_e(item.name)}</b><br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
+            g.node(_special("output", item.name), label=label, shape="ellipse", fillcolor=OUTPUT_FILL)
+        for tail, head, label in self.edges:
+            g.edge(tail, head, label=label if o.edge_shapes else None)
+        if o.legend:
+            self._add_legend(g)
+        return g
+
+    def _add_layers(self, g: graphviz.Digraph, parent: str | None) -> None:
+        for layer in self.report.children(parent):
+            if self.view.expanded(layer.path):
+                with g.subgraph(name="cluster_" + node_id(layer.path)) as c:
+                    c.attr(label=_cluster_label(layer), style="rounded,filled", fillcolor=CLUSTER_FILL,
+                           color="#94a3b8", fontsize="11", labeljust="l")  # fmt: skip
+                    if layer.path in self.ops_nodes:
+                        c.node(_special("ops", layer.path), label=f"<{_small('ops')}>", shape="box",
+                               style="dashed,rounded", fillcolor="white")  # fmt: skip
+                    self._add_layers(c, layer.path)
+            else:
+                attrs = {"fillcolor": COLOURS[param_class(layer)]}
+                if not layer.built or layer.calls == 0:
+                    attrs |= {"style": "rounded,filled,dashed", "color": "#dc2626" if not layer.built else "#64748b"}
+                g.node(node_id(layer.path), label=_node_label(layer, self.options), tooltip=layer.path, **attrs)
+
+    def _add_legend(self, g: graphviz.Digraph) -> None:
+        used = {param_class(l) for l in self.view.layers if not self.view.expanded(l.path)}
+        with g.subgraph(name="cluster_/legend") as c:
+            c.attr(label="<<b>legend</b>>", style="rounded", color="#cbd5e1", fontsize="9")
+            for kind in (k for k in LEGEND if k in used):
+                c.node(_special("legend", kind), label=LEGEND[kind], fillcolor=COLOURS[kind], fontsize="9")
+
+
+def render_dot(report: Report, options: GraphOptions = GraphOptions()) -> str:
+    """DOT source for the report's data-flow graph."""
+    if options.rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"rankdir must be TB, LR, BT or RL, not {options.rankdir!r}")
+    return _Builder(report, options).build().source
