@@ -46,6 +46,7 @@ class InputInfo:
     shape: Shape | None
     dtype: str
     consumers: tuple[str, ...] = ()  # paths of the layers this input feeds
+    ops_consumers: tuple[str, ...] = ()  # containers whose own raw ops use it (see Edge.ops)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class Report:
             "model": {"name": m.name, "class": m.cls, "kind": m.kind, "source": m.source},
             "inputs": [
                 {"name": i.name, "shape": _shape_out(i.shape), "dtype": i.dtype,
-                 "consumers": list(i.consumers)}
+                 "consumers": list(i.consumers)} | ({"ops_consumers": list(i.ops_consumers)} if i.ops_consumers else {})
                 for i in self.inputs
             ],
             "outputs": [
@@ -212,7 +213,8 @@ class Report:
         return cls(
             model=ModelInfo(m["name"], m["class"], m["kind"], m.get("source")),
             inputs=tuple(
-                InputInfo(i["name"], _shape_in(i["shape"]), i["dtype"], tuple(i.get("consumers", ())))
+                InputInfo(i["name"], _shape_in(i["shape"]), i["dtype"], tuple(i.get("consumers", ())),
+                          tuple(i.get("ops_consumers", ())))
                 for i in data["inputs"]
             ),
             outputs=tuple(

@@ -122,8 +122,9 @@ class _Builder:
                 continue
             seen.setdefault((tail, head), self._shape_label(edge.src))
         for item in self.report.inputs:
-            for consumer in item.consumers:
-                head = self._endpoint(consumer, into=True, ops=False)
+            feeds = [(c, False) for c in item.consumers] + [(c, True) for c in item.ops_consumers]
+            for consumer, ops in feeds:
+                head = self._endpoint(consumer, into=True, ops=ops)
                 if head is not None:
                     seen.setdefault((_special("input", item.name), head), format_shape(item.shape))
         for item in self.report.outputs:
@@ -139,7 +140,7 @@ class _Builder:
     def build(self) -> graphviz.Digraph:
         r, o = self.report, self.options
         g = graphviz.Digraph(
-            name=r.model.name,
+            name="model",  # a fixed graph id: the model name appears only in the escaped label
             graph_attr={"rankdir": o.rankdir, "fontname": FONT, "fontsize": "11", "nodesep": "0.3",
                         "ranksep": "0.35", "labelloc": "t",
                         "label": f"<<b>{_e(r.model.name)}</b> ({_e(r.model.cls)}, {r.model.kind}) · "

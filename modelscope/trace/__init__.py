@@ -200,7 +200,8 @@ def _collect(
         model=ModelInfo(model.name, type(model).__name__, _kind(model, reached), source),
         inputs=tuple(
             InputInfo(a.name or _default_name("input", i, len(resolved)), a.shape,
-                      a.dtype or "float32", tuple(rec.input_consumers.get(i, ())))
+                      a.dtype or "float32", tuple(rec.input_consumers.get(i, ())),
+                      tuple(rec.input_ops_consumers.get(i, ())))
             for i, a in enumerate(resolved)
         ),
         outputs=tuple(

@@ -79,6 +79,7 @@ class Recorder:
     stack: list[Frame] = field(default_factory=list)
     edges: dict[tuple[str, str, bool], None] = field(default_factory=dict)  # (src, dst, via ops)
     input_consumers: dict[int, dict[str, None]] = field(default_factory=dict)
+    input_ops_consumers: dict[int, dict[str, None]] = field(default_factory=dict)  # containers' own ops
     output_producers: list[tuple[str, ...]] = field(default_factory=list)
     failure: Failure | None = None
     _produced: dict[tuple[Any, ...], frozenset[Source]] = field(default_factory=dict)
@@ -140,7 +141,9 @@ class Recorder:
         """A container's output made by its own raw ops: record what those ops consumed."""
         if frame.has_children:
             for src in self._walk_back(t):
-                if isinstance(src, str) and src != frame.record.path:
+                if isinstance(src, int):
+                    self.input_ops_consumers.setdefault(src, {}).setdefault(frame.record.path)
+                elif src != frame.record.path:
                     self.edges.setdefault((src, frame.record.path, True))
 
     def fail(self, frame: Frame, error: BaseException) -> None:

@@ -1,0 +1,128 @@
+"""The DOT renderer and Graphviz rendering on hand-made reports (no TensorFlow)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+import pytest
+
+from modelscope.graphviz_render import GraphvizError, render_graph
+from modelscope.render.dot import GraphOptions, render_dot
+from modelscope.report import Edge, build_report
+
+from .handmade import residual_model
+
+HAS_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAS_DOT, reason="system Graphviz ('dot') is not installed; .ci/run installs it")
+
+
+@pytest.fixture
+def report():
+    return build_report(residual_model())
+
+
+def test_dot_golden(report, golden) -> None:
+    golden("handmade.dot", render_dot(report))
+
+
+def test_clusters_edges_loops_and_marks(report) -> None:
+    dot = render_dot(report)
+    assert "subgraph cluster_block {" in dot
+    assert '"/input/x" -> stem' in dot
+    assert 'stem -> "block/norm"' in dot and '"block/conv" -> "block/norm"' in dot  # the residual
+    assert "stem -> block" not in dot  # an expanded block's input is drawn into its children
+    assert "tied -> tied" in dot  # a layer applied to its own output
+    assert "tied ×3" in dot
+    assert 'tied -> "/output/output"' in dot
+    assert "unbuilt" in dot and "dashed" in dot
+
+
+def test_depth_collapses_blocks_into_boxes(report) -> None:
+    dot = render_dot(report, GraphOptions(depth=1))
+    assert "cluster_block" not in dot and "block/conv" not in dot
+    assert "stem -> block" in dot and "block -> tied" in dot
+
+
+def test_ops_node_for_a_container_that_computes_its_own_output(report) -> None:
+    traced = residual_model()
+    edges = traced.edges + (Edge("block/norm", "block", True), Edge("stem", "block", True))
+    dot = render_dot(build_report(replace(traced, edges=edges)))
+    assert '"block/norm" -> "/ops/block"' in dot and 'stem -> "/ops/block"' in dot
+    assert '"/ops/block" -> tied' in dot  # the block's output leaves from its own ops
+
+
+def test_edge_shapes_and_rankdir(report) -> None:
+    dot = render_dot(report, GraphOptions(edge_shapes=True, rankdir="LR", legend=False))
+    assert 'stem -> "block/conv" [label="(None, 8)"]' in dot
+    assert "rankdir=LR" in dot and "legend" not in dot
+
+
+HOSTILE = 'a"b<c>&{d}é:x'
+
+
+@pytest.fixture
+def hostile_report(report):
+    traced = residual_model()
+    layers = tuple(replace(l, name=HOSTILE, path=HOSTILE) if l.path == "stem" else l for l in traced.layers)
+    edges = tuple(Edge(HOSTILE if e.src == "stem" else e.src, e.dst, e.ops) for e in traced.edges)
+    inputs = (replace(traced.inputs[0], name="<in>", consumers=(HOSTILE,)),)
+    model = replace(traced.model, name='m"</text><script>')
+    return build_report(replace(traced, layers=layers, edges=edges, inputs=inputs, model=model))
+
+
+def _svg_texts(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)  # well-formed: nothing was injected
+    assert not [e for e in root.iter() if e.tag.endswith("script")]
+    return ["".join(e.itertext()) for e in root.iter() if e.tag.endswith("text")]
+
+
+def test_hostile_names_are_escaped_in_dot(hostile_report) -> None:
+    dot = render_dot(hostile_report)
+    assert "a&quot;b&lt;c&gt;&amp;{d}é:x" in dot
+    assert '"a\\"b<c>&{d}é%3Ax"' in dot  # the node id: quoted, ':' encoded so it is not a port
+    assert "<script>" not in dot
+
+
+@needs_dot
+def test_hostile_names_render_with_system_graphviz(hostile_report) -> None:
+    texts = _svg_texts(render_graph(render_dot(hostile_report), "svg"))
+    assert HOSTILE in texts and "<in>" in texts
+
+
+def test_hostile_names_render_with_the_portable_fallback(hostile_report, monkeypatch) -> None:
+    monkeypatch.setattr("modelscope.graphviz_render.system_dot", lambda: None)
+    texts = _svg_texts(render_graph(render_dot(hostile_report), "svg"))
+    assert HOSTILE in texts
+
+
+def test_pdf_without_system_graphviz_says_how_to_install_it(report, monkeypatch) -> None:
+    monkeypatch.setattr("modelscope.graphviz_render.system_dot", lambda: None)
+    with pytest.raises(GraphvizError, match="apt-get install graphviz.*SVG, PNG and DOT work without it"):
+        render_graph(render_dot(report), "pdf")
+    assert render_graph(render_dot(report), "png").startswith(b"\x89PNG")
+
+
+@needs_dot
+@pytest.mark.parametrize(("fmt", "magic"), [("png", b"\x89PNG"), ("pdf", b"%PDF"), ("svg", b"<?xml")])
+def test_system_graphviz_formats(report, fmt: str, magic: bytes) -> None:
+    assert render_graph(render_dot(report), fmt).startswith(magic)
+
+
+def test_fallback_output_stays_off_stdout(report, tmp_path) -> None:
+    """With no 'dot' on PATH: SVG through the portable renderer on stdout, nothing else; PDF refused."""
+    saved = tmp_path / "r.json"
+    saved.write_text(report.to_json())
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))
+    out = subprocess.run([sys.executable, "-m", "modelscope", "graph", str(saved), "-o", "-"],
+                         capture_output=True, env=env, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(b"<?xml") and out.stdout.rstrip().endswith(b"</svg>")
+    pdf = subprocess.run([sys.executable, "-m", "modelscope", "graph", str(saved), "-o", str(tmp_path / "g.pdf")],
+                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert pdf.returncode == 1 and "needs the Graphviz 'dot' program" in pdf.stderr
+    assert not (tmp_path / "g.pdf").exists()
