@@ -148,10 +148,12 @@ def _graph_format(fmt: str | None, output: str | None) -> str:
               help="Layout direction: top to bottom, or left to right.")
 @click.option("--show-input-shapes", is_flag=True, help="Show each layer's input shapes too.")
 @click.option("--edge-shapes", is_flag=True, help="Label edges with the shape of the tensor they carry.")
+@click.option("--unroll", is_flag=True,
+              help="One box per call for a layer called several times (default: one box marked xN).")
 @click.option("--no-legend", is_flag=True, help="Leave out the colour legend.")
 def graph(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...],
           traceback: bool, output: str | None, fmt: str | None, depth: int | None, rankdir: str,
-          show_input_shapes: bool, edge_shapes: bool, no_legend: bool) -> None:
+          show_input_shapes: bool, edge_shapes: bool, unroll: bool, no_legend: bool) -> None:
     """Draw SOURCE's traced data flow with Graphviz: SVG, PNG, PDF or DOT.
 
     One box per layer (a layer called N times is one box marked xN), nested layers as labelled
@@ -169,7 +171,7 @@ def graph(source: str, object_name: str | None, input_shapes: tuple[str, ...], d
     from modelscope.render.dot import GraphOptions, render_dot
 
     options = GraphOptions(depth=depth, rankdir=rankdir, show_input_shapes=show_input_shapes,
-                           edge_shapes=edge_shapes, legend=not no_legend)  # fmt: skip
+                           edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll)  # fmt: skip
     data = render_graph(render_dot(report, options), kind)
     target = output or f"{report.model.name}.{kind}"
     write_output(data, target, protect=[source])

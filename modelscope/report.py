@@ -115,6 +115,31 @@ class Edge:
     ops: bool = False
 
 
+@dataclass(frozen=True)
+class CallInfo:
+    """One call of a layer that was called more than once (``index`` counts from 0)."""
+
+    layer: str
+    index: int
+    input_shapes: tuple[Shape | None, ...]
+    output_shapes: tuple[Shape | None, ...]
+
+
+@dataclass(frozen=True)
+class CallEdge:
+    """An edge between calls, for edges that touch a layer called more than once.
+
+    ``""`` as a path is the model itself: ``src_call`` is then an input's index, ``dst_call``
+    an output's.
+    """
+
+    src: str
+    src_call: int
+    dst: str
+    dst_call: int
+    ops: bool = False
+
+
 def _shape_out(shape: Shape | None) -> list[int | None] | None:
     return None if shape is None else list(shape)
 
@@ -134,6 +159,8 @@ class Report:
     layers: tuple[LayerInfo, ...]
     edges: tuple[Edge, ...] = ()
     variables: tuple[VariableInfo, ...] = ()
+    calls: tuple[CallInfo, ...] = ()  # every call of the layers called more than once
+    call_edges: tuple[CallEdge, ...] = ()
     _index: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -196,6 +223,17 @@ class Report:
                  "trainable": v.trainable}
                 for v in self.variables
             ],
+            "calls": [
+                {"layer": c.layer, "index": c.index,
+                 "input_shapes": [_shape_out(s) for s in c.input_shapes],
+                 "output_shapes": [_shape_out(s) for s in c.output_shapes]}
+                for c in self.calls
+            ],
+            "call_edges": [
+                {"src": e.src, "src_call": e.src_call, "dst": e.dst, "dst_call": e.dst_call}
+                | ({"ops": True} if e.ops else {})
+                for e in self.call_edges
+            ],
         }  # fmt: skip
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -239,6 +277,15 @@ class Report:
             variables=tuple(
                 VariableInfo(v["path"], v["layer"], tuple(v["shape"]), v["dtype"], v["trainable"])
                 for v in data.get("variables", ())
+            ),
+            calls=tuple(
+                CallInfo(c["layer"], c["index"], tuple(_shape_in(s) for s in c["input_shapes"]),
+                         tuple(_shape_in(s) for s in c["output_shapes"]))
+                for c in data.get("calls", ())
+            ),
+            call_edges=tuple(
+                CallEdge(e["src"], e["src_call"], e["dst"], e["dst_call"], e.get("ops", False))
+                for e in data.get("call_edges", ())
             ),
         )  # fmt: skip
 
@@ -296,6 +343,8 @@ class TracedModel:
     edges: tuple[Edge, ...]
     variables: tuple[VariableInfo, ...]  # every variable of the model, each once
     model_variables: tuple[int, ...]  # the variables Keras counts for the model itself
+    calls: tuple[CallInfo, ...] = ()
+    call_edges: tuple[CallEdge, ...] = ()
 
 
 def build_report(traced: TracedModel) -> Report:
@@ -333,4 +382,6 @@ def build_report(traced: TracedModel) -> Report:
         layers=tuple(layers),
         edges=traced.edges,
         variables=variables,
+        calls=traced.calls,
+        call_edges=traced.call_edges,
     )

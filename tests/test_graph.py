@@ -59,6 +59,20 @@ def test_shared_layer_loop_and_residuals_draw_true_edges(keras_fresh) -> None:
     assert "unbuilt" in dot  # the unused layer is drawn, marked
 
 
+def test_unroll_draws_one_box_per_call(keras_fresh) -> None:
+    from tests.models import LoopNet
+
+    report = modelscope.inspect(LoopNet(), (None, 16))
+    assert [(c.layer, c.index) for c in report.calls] == [("shared", 0), ("shared", 1), ("shared", 2)]
+    dot = render_dot(report, GraphOptions(unroll=True))
+    edges = [line.strip() for line in dot.splitlines() if "->" in line]
+    chain = ['"block1/layer_normalization_1" -> "/call/0/shared"', '"/call/0/shared" -> "/call/1/shared"',
+             '"/call/1/shared" -> "/call/2/shared"', '"/call/2/shared" -> batch_normalization']  # fmt: skip
+    assert [e for e in edges if "shared" in e] == chain
+    assert "shared (call 2 of 3)" in dot and "shared ×3" not in dot
+    assert modelscope.Report.from_json(report.to_json()).to_dot(unroll=True) == dot
+
+
 def test_depth_one_shows_only_top_level_blocks(keras_fresh) -> None:
     from tests.models import LoopNet
 

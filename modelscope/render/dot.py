@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import graphviz
 
 from modelscope.inputs import format_shape
-from modelscope.report import LayerInfo, Report
+from modelscope.report import CallInfo, LayerInfo, Report
 from modelscope.view import View, display_name
 
 FONT = "Helvetica"
@@ -40,6 +40,7 @@ class GraphOptions:
     show_input_shapes: bool = False
     edge_shapes: bool = False  # label edges with the shape of the tensor they carry
     legend: bool = True
+    unroll: bool = False  # one box per call for layers called several times
 
 
 def node_id(path: str) -> str:
@@ -49,6 +50,10 @@ def node_id(path: str) -> str:
 
 def _special(kind: str, name: str) -> str:
     return f"/{kind}/{node_id(name)}"  # layer paths never start with "/": no clash possible
+
+
+def _call_id(path: str, index: int) -> str:
+    return f"/call/{index}/{node_id(path)}"
 
 
 def param_class(layer: LayerInfo) -> str:
@@ -67,15 +72,20 @@ def _small(text: str, size: int = 10) -> str:
     return f'<font point-size="{size}">{_e(text)}</font>'
 
 
-def _node_label(layer: LayerInfo, options: GraphOptions) -> str:
-    title = display_name(layer) + (f" ×{layer.calls}" if layer.calls > 1 else "")
+def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None = None) -> str:
+    if call is not None:
+        title = f"{display_name(layer)} (call {call.index + 1} of {layer.calls})"
+        inputs, outputs = call.input_shapes, call.output_shapes
+    else:
+        title = display_name(layer) + (f" ×{layer.calls}" if layer.calls > 1 else "")
+        inputs, outputs = layer.input_shapes, layer.output_shapes
     lines = [f"<b>{_e(title)}</b>", _small(layer.cls)]
-    if options.show_input_shapes and layer.input_shapes:
-        lines.append(_small("in: " + ", ".join(format_shape(s) for s in layer.input_shapes)))
+    if options.show_input_shapes and inputs:
+        lines.append(_small("in: " + ", ".join(format_shape(s) for s in inputs)))
     if layer.calls == 0:
         lines.append(_small("not called"))
     else:
-        lines.append(_small(", ".join(format_shape(s) for s in layer.output_shapes)))
+        lines.append(_small(", ".join(format_shape(s) for s in outputs)))
     if not layer.built:
         lines.append(_small("unbuilt", 9))
     elif layer.params:
@@ -95,7 +105,29 @@ class _Builder:
         self.report, self.options = report, options
         self.view = View(report, options.depth)
         self.ops_nodes: set[str] = set()  # expanded containers whose own ops are drawn
+        self.unrolled = self._unrolled() if options.unroll else set()
         self.edges = self._edges()
+
+    def _unrolled(self) -> set[str]:
+        """Boxes drawn once per call: layers called several times whose calls can be told apart
+        (folded sublayers, if any, called as often as they are)."""
+        chosen = set()
+        for layer in self.view.layers:
+            if layer.calls > 1 and not self.view.expanded(layer.path):
+                inside = [l for l in self.report.layers if l.path.startswith(layer.path + "/")]
+                if all(l.calls == layer.calls for l in inside):
+                    chosen.add(layer.path)
+        return chosen
+
+    def _call_end(self, path: str, index: int, into: bool, ops: bool) -> str | None:
+        """An end of a call edge: a per-call box, a model input/output, or the usual node."""
+        if path == "":
+            names = self.report.inputs if not into else self.report.outputs
+            return _special("output" if into else "input", names[index].name)
+        visible = self.view.visible(path)
+        if visible in self.unrolled:
+            return _call_id(visible, index)
+        return self._endpoint(path, into, ops)
 
     def _endpoint(self, path: str, into: bool, ops: bool) -> str | None:
         """The node an edge end attaches to, or None when another edge already carries it."""
@@ -120,19 +152,38 @@ class _Builder:
             tail = self._endpoint(edge.src, into=False, ops=False)
             if head is None or tail is None or (head == tail and not loop):
                 continue
-            seen.setdefault((tail, head), self._shape_label(edge.src))
+            if not self._is_unrolled(edge.src, edge.dst):
+                seen.setdefault((tail, head), self._shape_label(edge.src))
         for item in self.report.inputs:
             feeds = [(c, False) for c in item.consumers] + [(c, True) for c in item.ops_consumers]
             for consumer, ops in feeds:
                 head = self._endpoint(consumer, into=True, ops=ops)
-                if head is not None:
+                if head is not None and not self._is_unrolled(consumer):
                     seen.setdefault((_special("input", item.name), head), format_shape(item.shape))
         for item in self.report.outputs:
             for producer in item.producers:
                 tail = self._endpoint(producer, into=False, ops=False)
-                if tail is not None:
+                if tail is not None and not self._is_unrolled(producer):
                     seen.setdefault((tail, _special("output", item.name)), format_shape(item.shape))
+        for ce in self.report.call_edges if self.unrolled else ():
+            if not self._is_unrolled(ce.src, ce.dst):
+                continue
+            tail = self._call_end(ce.src, ce.src_call, into=False, ops=False)
+            head = self._call_end(ce.dst, ce.dst_call, into=True, ops=ce.ops)
+            if tail is not None and head is not None and tail != head:
+                seen.setdefault((tail, head), self._call_shape_label(ce.src, ce.src_call))
         return [(t, h, label) for (t, h), label in seen.items()]
+
+    def _is_unrolled(self, *paths: str) -> bool:
+        return any(p and self.view.visible(p) in self.unrolled for p in paths)
+
+    def _call_shape_label(self, path: str, index: int) -> str:
+        if path == "":
+            return format_shape(self.report.inputs[index].shape)
+        for call in self.report.calls:
+            if call.layer == path and call.index == index:
+                return ", ".join(format_shape(s) for s in call.output_shapes)
+        return self._shape_label(path)
 
     def _shape_label(self, path: str) -> str:
         return ", ".join(format_shape(s) for s in self.report.layer(path).output_shapes)
@@ -172,6 +223,11 @@ class _Builder:
                         c.node(_special("ops", layer.path), label=f"<{_small('ops')}>", shape="box",
                                style="dashed,rounded", fillcolor="white")  # fmt: skip
                     self._add_layers(c, layer.path)
+            elif layer.path in self.unrolled:
+                fill = COLOURS[param_class(layer)]
+                for call in (c for c in self.report.calls if c.layer == layer.path):
+                    label = _node_label(layer, self.options, call)
+                    g.node(_call_id(layer.path, call.index), label=label, tooltip=layer.path, fillcolor=fill)
             else:
                 attrs = {"fillcolor": COLOURS[param_class(layer)]}
                 if not layer.built or layer.calls == 0:

@@ -10,6 +10,8 @@ from typing import Any
 from modelscope.errors import TraceError
 from modelscope.inputs import InputArg, InputSpec, ModelInput, format_shape, resolve
 from modelscope.report import (
+    CallEdge,
+    CallInfo,
     Edge,
     InputInfo,
     ModelInfo,
@@ -196,6 +198,14 @@ def _collect(
         )  # fmt: skip
 
     output_names = _output_names(model, len(outputs))
+    repeated = {r.path for r in records if r.calls > 1}
+    calls = tuple(
+        CallInfo(r.path, k, ins, outs)
+        for r in records
+        if r.path in repeated
+        for k, (ins, outs) in enumerate(r.call_shapes)
+    )
+    call_edges = tuple(CallEdge(*e) for e in rec.call_edges if e[0] in repeated or e[2] in repeated)
     return TracedModel(
         model=ModelInfo(model.name, type(model).__name__, _kind(model, reached), source),
         inputs=tuple(
@@ -213,6 +223,8 @@ def _collect(
         edges=tuple(Edge(src, dst, ops) for src, dst, ops in rec.edges),
         variables=tuple(variables),
         model_variables=tuple(range(len(weights))),
+        calls=calls,
+        call_edges=call_edges,
     )  # fmt: skip
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from modelscope.inputs import Shape
 
-Source = str | int  # a layer path, or the index of a model input
+Source = tuple[str, int] | int  # (layer path, call index), or the index of a model input
+CallEdge = tuple[str, int, str, int, bool]  # src path, src call, dst path, dst call, via ops; "" = the model
 _WALK_LIMIT = 20_000  # graph operations visited at most when tracing one tensor back
 
 
@@ -50,6 +51,7 @@ class LayerRecord:
     input_shapes: tuple[Shape | None, ...] = ()
     output_shapes: tuple[Shape | None, ...] = ()
     calls: int = 0
+    call_shapes: list[tuple[tuple[Shape | None, ...], tuple[Shape | None, ...]]] = field(default_factory=list)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Frame:
     is about to run inside a graph (see ``tracer``): that inner call is the same call."""
 
     record: LayerRecord
+    index: int = 0  # which call of the layer this is (0-based)
     inputs: list[Any] = field(default_factory=list)
     has_children: bool = False
     outer_inputs: list[Any] | None = None
@@ -78,6 +81,7 @@ class Recorder:
     records: dict[int, LayerRecord] = field(default_factory=dict)  # id(layer) -> record
     stack: list[Frame] = field(default_factory=list)
     edges: dict[tuple[str, str, bool], None] = field(default_factory=dict)  # (src, dst, via ops)
+    call_edges: dict[CallEdge, None] = field(default_factory=dict)  # the same, call by call
     input_consumers: dict[int, dict[str, None]] = field(default_factory=dict)
     input_ops_consumers: dict[int, dict[str, None]] = field(default_factory=dict)  # containers' own ops
     output_producers: list[tuple[str, ...]] = field(default_factory=list)
@@ -94,9 +98,13 @@ class Recorder:
             self.input_consumers[i] = {}
 
     def finish(self, outputs: list[Any]) -> None:
-        self.output_producers = [
-            tuple(sorted(s for s in self.sources(t) if isinstance(s, str))) for t in outputs
-        ]
+        producers = []
+        for i, t in enumerate(outputs):
+            layers = sorted(s for s in self.sources(t) if not isinstance(s, int))
+            producers.append(tuple(dict.fromkeys(path for path, _ in layers)))
+            for path, k in layers:
+                self.call_edges.setdefault((path, k, "", i, False))
+        self.output_producers = producers
 
     # -- layer calls --------------------------------------------------------------------------
     def enter(self, layer: Any, inputs: list[Any]) -> Frame:
@@ -104,18 +112,17 @@ class Recorder:
         if record is None:
             record = self._new_record(layer)
         record.calls += 1
+        index = record.calls - 1
         shapes = tuple(shape_of(t) for t in inputs)
         if record.calls == 1:
             record.input_shapes = shapes
+        record.call_shapes.append((shapes, ()))
         for t in inputs:
             for src in self.sources(t):
-                if isinstance(src, int):
-                    self.input_consumers[src].setdefault(record.path)
-                else:
-                    self.edges.setdefault((src, record.path, False))
+                self._link(src, record.path, index, ops=False)
         if self.stack:
             self.stack[-1].has_children = True
-        frame = Frame(record)
+        frame = Frame(record, index)
         self.stack.append(frame)
         return frame
 
@@ -123,9 +130,11 @@ class Recorder:
         popped = self.stack.pop()
         assert popped is frame, "layer calls must nest"
         record = frame.record
-        if record.calls == 1:
-            record.output_shapes = tuple(shape_of(t) for t in outputs)
-        mine = frozenset([record.path])
+        shapes = tuple(shape_of(t) for t in outputs)
+        if frame.index == 0:
+            record.output_shapes = shapes
+        record.call_shapes[frame.index] = (record.call_shapes[frame.index][0], shapes)
+        mine: frozenset[Source] = frozenset([(record.path, frame.index)])
         inner = frame.inner_outputs
         for i, t in enumerate(outputs):
             if inner is not None and i < len(inner):
@@ -141,10 +150,18 @@ class Recorder:
         """A container's output made by its own raw ops: record what those ops consumed."""
         if frame.has_children:
             for src in self._walk_back(t):
-                if isinstance(src, int):
-                    self.input_ops_consumers.setdefault(src, {}).setdefault(frame.record.path)
-                elif src != frame.record.path:
-                    self.edges.setdefault((src, frame.record.path, True))
+                if isinstance(src, int) or src[0] != frame.record.path:
+                    self._link(src, frame.record.path, frame.index, ops=True)
+
+    def _link(self, src: Source, dst: str, index: int, ops: bool) -> None:
+        """Record that ``src`` fed call ``index`` of ``dst`` (its input, or its own ops)."""
+        if isinstance(src, int):
+            consumers = self.input_ops_consumers if ops else self.input_consumers
+            consumers.setdefault(src, {}).setdefault(dst)
+            self.call_edges.setdefault(("", src, dst, index, ops))
+        else:
+            self.edges.setdefault((src[0], dst, ops))
+            self.call_edges.setdefault((src[0], src[1], dst, index, ops))
 
     def fail(self, frame: Frame, error: BaseException) -> None:
         """Note the innermost failing call (the first one to fail) and unwind it."""
