@@ -126,3 +126,13 @@ def test_fallback_output_stays_off_stdout(report, tmp_path) -> None:
                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert pdf.returncode == 1 and "needs the Graphviz 'dot' program" in pdf.stderr
     assert not (tmp_path / "g.pdf").exists()
+
+
+def test_api_renders_reports_for_jupyter_and_files(report) -> None:
+    import modelscope
+
+    svg = report._repr_svg_()
+    assert svg.startswith("<?xml") and "stem" in svg
+    assert modelscope.graph(report, format="dot") == render_dot(report)
+    assert modelscope.graph(report, format="png", depth=1).startswith(b"\x89PNG")
+    assert report.to_dot(rankdir="LR") == render_dot(report, GraphOptions(rankdir="LR"))
