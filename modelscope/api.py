@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from modelscope.errors import LoadError
+from modelscope.errors import LoadError, UsageError
 from modelscope.inputs import InputSpec, make_input_spec
 from modelscope.report import Report, build_report
 
@@ -21,10 +21,25 @@ def load_report(source: str, spec: InputSpec, object_name: str | None = None) ->
             return Report.from_json(Path(ref.target).read_text(encoding="utf-8"))
         except (ValueError, KeyError, TypeError) as e:
             raise LoadError(f"{source}: not a modelscope report JSON ({e})") from e
-    from modelscope.load import load_model
+    return load_traced(source, spec, object_name)[1]
+
+
+def load_traced(source: Any, spec: InputSpec, object_name: str | None = None) -> tuple[Any, Report]:
+    """The live model and its report, for work that needs the weights' values."""
+    from modelscope._keras import import_keras
     from modelscope.trace import trace_model
 
-    return build_report(trace_model(load_model(ref), spec, ref.label))
+    if not isinstance(source, (str, os.PathLike)):
+        import_keras()
+        return source, build_report(trace_model(source, spec, None))
+    from modelscope.load import load_model
+    from modelscope.load.source import parse_source
+
+    ref = parse_source(os.fspath(source), object_name)
+    if ref.kind == "report":
+        raise UsageError(f"{source}: a saved report holds no weight values; give the model itself")
+    model = load_model(ref)
+    return model, build_report(trace_model(model, spec, ref.label))
 
 
 def inspect(
@@ -44,11 +59,7 @@ def inspect(
     spec = make_input_spec(input_shape, dtype)
     if isinstance(model_or_source, (str, os.PathLike)):
         return load_report(os.fspath(model_or_source), spec, object)
-    from modelscope._keras import import_keras
-    from modelscope.trace import trace_model
-
-    import_keras()
-    return build_report(trace_model(model_or_source, spec, None))
+    return load_traced(model_or_source, spec)[1]
 
 
 def graph(
@@ -68,3 +79,28 @@ def graph(
     )
     data = render_graph(report.to_dot(**options), format)
     return data.decode("utf-8") if format in ("svg", "dot") else data
+
+
+def stats(
+    model_or_source: Any,
+    input_shape: Any = None,
+    dtype: Any = None,
+    *,
+    object: str | None = None,  # noqa: A002
+    weights: str | None = None,
+    bins: int = 16,
+    spectral: bool = True,
+    thresholds: Any = None,
+) -> Any:
+    """Weight statistics and health flags (a :class:`modelscope.stats.StatsReport`).
+
+    ``weights`` loads a ``.weights.h5`` file (``model.save_weights``) into the built model first.
+    """
+    from modelscope.stats import Thresholds, compute_stats
+    from modelscope.trace.weights import load_weights, variable_values
+
+    model, report = load_traced(model_or_source, make_input_spec(input_shape, dtype), object)
+    if weights:
+        load_weights(model, weights)
+    return compute_stats(report, variable_values(model, report), bins=bins, spectral_metrics=spectral,
+                         thresholds=thresholds or Thresholds())  # fmt: skip

@@ -179,6 +179,62 @@ def graph(source: str, object_name: str | None, input_shapes: tuple[str, ...], d
         click.echo(f"wrote {target} ({kind.upper()}, {len(data):,} bytes)", err=True)
 
 
+@cli.command()
+@model_options
+@click.option("--weights", metavar="FILE", help="Load trained weights (model.save_weights) into the model first.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--filter", "pattern", metavar="GLOB", help="Only variables whose path matches, e.g. '*/kernel'.")
+@click.option("--sort", type=click.Choice(["path", "count", "mean", "std", "min", "max", "abs_mean", "l2", "zeros",
+                                           "nan", "inf"]),
+              help="Sort variables by this figure, largest first (default: grouped by layer).")
+@click.option("--bins", type=click.IntRange(2, 200), default=16, show_default=True, help="Histogram bins.")
+@click.option("--no-spectral", is_flag=True, help="Skip spectral norms of Dense/Conv kernels.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="RULE=VALUE",
+              help="Override a flag threshold: exploding=10, collapsed=1e-6, dead=0.")
+@click.option("--check", is_flag=True, help="Exit with code 1 when any health flag fires (for CI).")
+def stats(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...],
+          traceback: bool, weights: str | None, fmt: str, output: str | None, pattern: str | None,
+          sort: str | None, bins: int, no_spectral: bool, thresholds: tuple[str, ...], check: bool) -> None:
+    """Per-variable and per-layer weight statistics of SOURCE, with health flags.
+
+    Flags: NaN/Inf values, all-zero weight matrices, dead Dense/Conv output channels, exploding
+    or collapsed weights, BatchNormalization variance <= 0 (see the README for each rule).
+
+    \b
+    Example:
+      modelscope stats model.py --input-shape None,28,28,1 --weights trained.weights.h5 --check
+    """
+    from modelscope.stats import Thresholds
+
+    try:
+        limits = Thresholds.parse(thresholds)
+    except ValueError as e:
+        raise UsageError(f"--threshold {e}") from e
+    from modelscope.api import stats as compute
+    from modelscope.inputs import make_input_spec
+
+    make_input_spec(list(input_shapes) or None, list(dtypes) or None)  # bad shapes fail before TensorFlow
+    result = compute(source, list(input_shapes) or None, list(dtypes) or None, object=object_name,
+                     weights=weights, bins=bins, spectral=not no_spectral, thresholds=limits)  # fmt: skip
+    from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table
+
+    options = StatsOptions(filter=pattern, sort=sort)
+    if fmt == "json":
+        write_output(render_stats_json(result, options), output, protect=[source])
+    elif fmt == "csv":
+        write_output(render_stats_csv(result, options), output, protect=[source])
+    elif output in (None, "-") and sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(render_stats_table(result, options), soft_wrap=True, end="")
+    else:
+        write_output(render_stats_table(result, options).plain, output, protect=[source])
+    if check and result.flags:
+        sys.exit(EXIT_FAILURE)
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"modelscope: error: {message}", err=True)
     sys.exit(code)

@@ -174,7 +174,8 @@ def _collect(
     trainable = {id(v) for v in model.trainable_weights}
     owner: dict[int, str] = {}
     for r in reversed(records):  # children come after parents, so this visits deepest first
-        for v in list(r.layer._trainable_variables) + list(r.layer._non_trainable_variables):
+        own_vars = getattr(r.layer, "_trainable_variables", []) + getattr(r.layer, "_non_trainable_variables", [])
+        for v in own_vars:  # (a functional graph's raw ops, such as Add, are operations with none)
             owner.setdefault(id(v), r.path)
     variables = []
     for v in weights:
@@ -187,13 +188,13 @@ def _collect(
     layers = []
     for r in records:
         parent = layer_of_path[r.parent] if r.parent else model
-        own = tuple(index[id(v)] for v in r.layer.weights if id(v) in index)
+        own = tuple(index[id(v)] for v in getattr(r.layer, "weights", ()) if id(v) in index)
         layers.append(
             TracedLayer(
                 path=r.path, name=r.name, attr=_attr_name(parent, r.layer),
                 cls=type(r.layer).__name__, depth=r.depth, parent=r.parent,
                 input_shapes=r.input_shapes, output_shapes=r.output_shapes,
-                calls=r.calls, built=bool(r.layer.built), variables=own,
+                calls=r.calls, built=bool(getattr(r.layer, "built", True)), variables=own,
             )
         )  # fmt: skip
 

@@ -1,0 +1,172 @@
+"""Weight statistics as a table, JSON (``modelscope.stats/1``) or CSV (pure functions)."""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+
+from modelscope.render.table import GAP
+from modelscope.stats import RULES, LayerStats, Moments, StatsReport, VariableStats
+
+SCHEMA = "modelscope.stats/1"
+SORT_KEYS = ("path", "count", "mean", "std", "min", "max", "abs_mean", "l2", "zeros", "nan", "inf")
+_SPARKS = " ▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    filter: str | None = None  # glob on variable paths (and layer paths)
+    sort: str | None = None  # a key of SORT_KEYS; numbers sort largest first
+
+
+def _moments_dict(m: Moments) -> dict[str, Any]:
+    return {"count": m.count, "mean": m.mean, "std": m.std, "min": m.min, "max": m.max, "abs_mean": m.abs_mean,
+            "l2": m.l2, "zeros": m.zeros, "nan": m.nan, "inf": m.inf}  # fmt: skip
+
+
+def _sort_value(stat: VariableStats, key: str) -> Any:
+    if key == "path":
+        return stat.info.path
+    value = getattr(stat.moments, key)
+    return -abs(value) if key in ("mean", "min", "max") and value is not None else (
+        -value if value is not None else float("inf"))  # fmt: skip
+
+
+def select(stats: StatsReport, options: StatsOptions) -> tuple[list[VariableStats], list[LayerStats], list]:
+    """The variables, layers and flags that pass ``options.filter``, variables sorted."""
+    match = (lambda p: fnmatch.fnmatchcase(p, options.filter)) if options.filter else (lambda p: True)
+    variables = [v for v in stats.variables if match(v.info.path)]
+    kept = {v.info.layer for v in variables}
+    layers = [l for l in stats.layers if l.path in kept or match(l.path)]
+    flags = [f for f in stats.flags if match(f.path)]
+    if options.sort:
+        variables.sort(key=lambda v: (_sort_value(v, options.sort), v.info.path))  # type: ignore[arg-type]
+    return variables, layers, flags
+
+
+def stats_to_dict(stats: StatsReport, options: StatsOptions = StatsOptions()) -> dict[str, Any]:
+    variables, layers, flags = select(stats, options)
+    m = stats.report.model
+    return {
+        "schema": SCHEMA,
+        "model": {"name": m.name, "class": m.cls, "kind": m.kind, "source": m.source},
+        "variables": [
+            {"path": v.info.path, "layer": v.info.layer, "shape": list(v.info.shape), "dtype": v.info.dtype,
+             "trainable": v.info.trainable, **_moments_dict(v.moments), "dead_units": v.dead_units,
+             "histogram": {"edges": list(v.histogram.edges), "counts": list(v.histogram.counts)}}
+            for v in variables
+        ],
+        "layers": [
+            {"path": l.path, "class": l.cls, **_moments_dict(l.moments), "dead_units": l.dead_units,
+             "spectral": None if l.spectral is None else {
+                 "spectral_norm": l.spectral.spectral_norm, "stable_rank": l.spectral.stable_rank,
+                 "condition_number": l.spectral.condition_number, "method": l.spectral.method}}
+            for l in layers
+        ],
+        "flags": [{"path": f.path, "rule": f.rule, "message": f.message} for f in flags],
+        "rules": RULES,
+        "thresholds": {"exploding": stats.thresholds.exploding, "collapsed": stats.thresholds.collapsed,
+                       "dead": stats.thresholds.dead},
+        "bins": stats.bins,
+    }  # fmt: skip
+
+
+def render_stats_json(stats: StatsReport, options: StatsOptions = StatsOptions()) -> str:
+    return json.dumps(stats_to_dict(stats, options), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS = ("path", "layer", "shape", "dtype", "trainable", "count", "mean", "std", "min", "max", "abs_mean",
+               "l2", "zeros", "nan", "inf", "dead_units", "flags")  # fmt: skip
+
+
+def render_stats_csv(stats: StatsReport, options: StatsOptions = StatsOptions()) -> str:
+    variables, _, flags = select(stats, options)
+    rules: dict[str, list[str]] = {}
+    for f in flags:
+        rules.setdefault(f.path, []).append(f.rule)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for v in variables:
+        m = v.moments
+        writer.writerow([
+            v.info.path, v.info.layer, "x".join(str(d) for d in v.info.shape), v.info.dtype, v.info.trainable,
+            m.count, *(("" if x is None else repr(x)) for x in (m.mean, m.std, m.min, m.max, m.abs_mean)),
+            repr(m.l2), repr(m.zeros), m.nan, m.inf, "" if v.dead_units is None else v.dead_units,
+            " ".join(rules.get(v.info.path, ())),
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def sparkline(counts: tuple[int, ...]) -> str:
+    """Bin counts as block characters; any non-empty bin shows at least the lowest block."""
+    if not counts:
+        return ""
+    top = max(counts)
+    return "".join(_SPARKS[0 if c == 0 else 1 + (len(_SPARKS) - 2) * c // top] for c in counts)
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def _layer_title(layer: LayerStats) -> Text:
+    text = Text(layer.path or "(model's own weights)", style="bold").append(f" ({layer.cls})", style="cyan")
+    if layer.spectral is not None:
+        s = layer.spectral
+        cond = "-" if s.condition_number is None else f"{s.condition_number:.4g}"
+        text.append(f"  σmax {s.spectral_norm:.4g} · stable rank {s.stable_rank:.4g} · cond {cond} ({s.method})",
+                    style="dim")  # fmt: skip
+    return text
+
+
+def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions()) -> Text:
+    """One row per variable, grouped under its layer (unless sorted); flagged rows highlighted."""
+    variables, layers, flags = select(stats, options)
+    flagged = {f.path for f in flags}
+    header = ["Variable", "Shape", "dtype", "mean", "std", "min", "max", "|w| mean", "zeros", "NaN/Inf", "histogram"]
+    rows: list[tuple[list[str], str]] = []  # cells, style
+    by_layer = {l.path: l for l in layers}
+    current = object()
+    titles: dict[int, Text] = {}
+    for v in variables:
+        if not options.sort and v.info.layer != current:
+            current = v.info.layer
+            if v.info.layer in by_layer:
+                titles[len(rows)] = _layer_title(by_layer[v.info.layer])
+        m = v.moments
+        name = v.info.path if options.sort else "  " + v.info.path.rpartition("/")[2]
+        bad = f"{m.nan}/{m.inf}" if (m.nan or m.inf) else ""
+        cells = [name, "x".join(str(d) for d in v.info.shape) or "scalar", v.info.dtype, _num(m.mean), _num(m.std),
+                 _num(m.min), _num(m.max), _num(m.abs_mean), f"{m.zeros:.1%}", bad, sparkline(v.histogram.counts)]
+        rows.append((cells, "bold red" if v.info.path in flagged else ""))  # fmt: skip
+    widths = [max([len(h)] + [len(r[0][i]) for r in rows]) for i, h in enumerate(header)]
+    numeric = {3, 4, 5, 6, 7, 8}
+    out = Text()
+    m = stats.report.model
+    out.append(m.name, style="bold").append(f" ({m.cls}) · weight statistics\n")
+
+    def line(cells: list[str], style: str) -> None:
+        parts = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        out.append(GAP.join(parts).rstrip() + "\n", style=style)
+
+    line(header, "bold")
+    out.append("─" * (sum(widths) + len(GAP) * (len(widths) - 1)) + "\n", style="dim")
+    for i, (cells, style) in enumerate(rows):
+        if i in titles:
+            out.append_text(titles[i]).append("\n")
+        line(cells, style)
+    out.append("\n")
+    if flags:
+        out.append(f"{len(flags)} flag(s):\n", style="bold red")
+        for f in flags:
+            out.append(f"  {f.path}: ", style="red").append(f"{f.rule}: {f.message}\n")
+    else:
+        out.append("No health flags.\n", style="green")
+    return out

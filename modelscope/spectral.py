@@ -1,0 +1,81 @@
+"""Spectral figures of a Dense/Conv kernel seen as a 2-D matrix (NumPy only).
+
+The kernel is reshaped to ``(prod(shape[:-1]), shape[-1])`` — inputs by output channels.
+Small enough kernels get every singular value exactly, from the eigenvalues of the Gram matrix
+``WᵀW`` accumulated in float64 over row blocks (no float64 copy of the kernel). Larger ones get
+the largest singular value by block power iteration in the kernel's own float32 precision,
+with a bounded number of iterations; the smallest singular value, and so the condition number, is then
+not known. The method used is named in the result.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+EXACT_MAX_COLUMNS = 1024  # Gram matrix side; cost rows·cols² + cols³
+POWER_ITERATIONS = 30
+POWER_TOLERANCE = 1e-6
+BLOCK = 8  # vectors iterated together
+ROW_BLOCK_ELEMENTS = 1 << 20
+
+
+@dataclass(frozen=True)
+class Spectral:
+    spectral_norm: float  # largest singular value
+    stable_rank: float  # ‖W‖_F² / σ_max²
+    condition_number: float | None  # σ_max / σ_min; None when σ_min is unknown or 0
+    method: str  # "exact-gram" or "power-iteration"
+
+
+def as_matrix(kernel: np.ndarray) -> np.ndarray:
+    """Inputs × output channels (a view when the kernel is contiguous)."""
+    return kernel.reshape(-1, kernel.shape[-1])
+
+
+def _row_blocks(w: np.ndarray):
+    rows = max(1, ROW_BLOCK_ELEMENTS // max(w.shape[1], 1))
+    for start in range(0, w.shape[0], rows):
+        yield w[start : start + rows]
+
+
+def spectral(kernel: np.ndarray, frobenius_sq: float) -> Spectral | None:
+    """Spectral figures, or None for a kernel that is empty or not finite."""
+    w = as_matrix(kernel)
+    if w.size == 0 or frobenius_sq == 0 or not math.isfinite(frobenius_sq):
+        return None
+    if min(w.shape) <= EXACT_MAX_COLUMNS:
+        return _exact(w if w.shape[1] <= w.shape[0] else w.T, frobenius_sq)
+    return _power(w, frobenius_sq)
+
+
+def _exact(w: np.ndarray, frobenius_sq: float) -> Spectral:
+    gram = np.zeros((w.shape[1], w.shape[1]), dtype=np.float64)
+    for block in _row_blocks(w):
+        b = block.astype(np.float64)
+        gram += b.T @ b
+    eig = np.linalg.eigvalsh(gram)
+    top = math.sqrt(max(float(eig[-1]), 0.0))
+    low = math.sqrt(max(float(eig[0]), 0.0))
+    cond = top / low if low > 0 and top / low < 1e12 else None  # beyond that the Gram loses it
+    return Spectral(top, frobenius_sq / (top * top), cond, "exact-gram")
+
+
+def _power(w: np.ndarray, frobenius_sq: float) -> Spectral:
+    """Block power (subspace) iteration: a few vectors at once converge even when the top
+    singular values are close, where a single power vector crawls."""
+    work = w if w.dtype in (np.float32, np.float64) else w.astype(np.float32)
+    rng = np.random.default_rng(0)  # deterministic: the same kernel gives the same figure
+    q, _ = np.linalg.qr(work @ rng.standard_normal((work.shape[1], BLOCK)).astype(work.dtype))
+    sigma = 0.0
+    for _ in range(POWER_ITERATIONS):
+        z = work.T @ q  # its singular values are those of QᵀW: estimates from below
+        top = float(np.linalg.svd(z, compute_uv=False)[0])
+        if abs(top - sigma) <= POWER_TOLERANCE * top:
+            sigma = top
+            break
+        sigma = top
+        q, _ = np.linalg.qr(work @ z)
+    return Spectral(sigma, frobenius_sq / (sigma * sigma) if sigma else math.inf, None, "block-power-iteration")

@@ -1,0 +1,385 @@
+"""Weight statistics and health flags (NumPy only; no TensorFlow).
+
+Every figure is computed in float64, whatever the variable's dtype, over blocks of ``CHUNK``
+elements, so only one variable is ever held, plus one float64 block. A finite float32/float64
+variable (the usual case) takes one pass after NumPy's own min/max (see ``_fast_pass``); any other
+takes two over float64 blocks: moments merged block by block with Chan's formula (as exact as
+NumPy's two-pass variance), extremes, zeros and non-finite counts, then the histogram. Dead
+output channels of Dense/Conv kernels are counted in one more pass, only when the kernel has
+enough zeros for a whole channel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from modelscope.report import Report, VariableInfo
+from modelscope.spectral import Spectral, as_matrix, spectral
+
+CHUNK = 1 << 17  # elements per block: 1 MiB of float64, cache-resident
+KERNEL_OUT_AXIS = {  # layers whose "kernel" maps inputs to output channels, and the channel axis
+    "Dense": -1, "Conv1D": -1, "Conv2D": -1, "Conv3D": -1,
+    "Conv1DTranspose": -2, "Conv2DTranspose": -2, "Conv3DTranspose": -2,
+}  # fmt: skip
+RULES = {
+    "nan_inf": "the variable holds NaN or ±Inf values",
+    "all_zero": "a weight matrix (rank >= 2) whose entries are all exactly 0",
+    "dead_units": "Dense/Conv output channels whose kernel weights are all 0 (|w| <= dead)",
+    "exploding": "a weight matrix whose std exceeds `exploding` × sqrt(2 / min(fan_in, fan_out)) "
+    "(the largest usual initialisation scale), or whose max |w| exceeds `exploding` × sqrt(6 / min(fan_in, fan_out))",
+    "collapsed": "a weight matrix whose std <= `collapsed` × |mean| with a non-zero mean (all entries alike)",
+    "bn_variance": "a BatchNormalization moving_variance with a value <= 0",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    exploding: float = 10.0
+    collapsed: float = 1e-6
+    dead: float = 0.0
+
+    @classmethod
+    def parse(cls, items: Iterable[str]) -> Thresholds:
+        """From ``NAME=VALUE`` strings (``exploding=20``); unknown names raise ValueError."""
+        values: dict[str, float] = {}
+        for item in items:
+            name, sep, value = item.partition("=")
+            if not sep or name not in cls.__dataclass_fields__:
+                raise ValueError(f"{item!r}: use NAME=VALUE with NAME one of {', '.join(cls.__dataclass_fields__)}")
+            values[name] = float(value)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Histogram:
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Figures over a set of values; None where there is no finite value."""
+
+    count: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    abs_mean: float | None
+    l2: float
+    zeros: float  # fraction of entries exactly 0
+    nan: int
+    inf: int
+
+
+@dataclass(frozen=True)
+class VariableStats:
+    info: VariableInfo
+    moments: Moments
+    histogram: Histogram
+    dead_units: int | None = None  # for Dense/Conv kernels
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    path: str
+    cls: str
+    moments: Moments
+    spectral: Spectral | None = None
+    dead_units: int | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    path: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    report: Report
+    variables: tuple[VariableStats, ...]
+    layers: tuple[LayerStats, ...]
+    flags: tuple[Flag, ...]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    bins: int = 16
+
+
+# -- one variable ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Acc:
+    """Running figures over finite values (Chan et al. for mean and M2)."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    sq: float = 0.0
+    abs_sum: float = 0.0
+    lo: float = math.inf
+    hi: float = -math.inf
+    zeros: int = 0
+    nan: int = 0
+    inf: int = 0
+    total: int = 0
+
+    def add_block(self, x: np.ndarray) -> None:
+        self.total += x.size
+        finite = np.isfinite(x)
+        if not finite.all():
+            self.nan += int(np.isnan(x).sum())
+            self.inf += int(np.isinf(x).sum())
+            x = x[finite]
+        n = x.size
+        if n == 0:
+            return
+        block_mean = float(x.sum()) / n
+        d = x - block_mean
+        block_m2 = float(d @ d)
+        self.sq += float(x @ x)
+        self.abs_sum += float(np.abs(x).sum())
+        self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
+        self.zeros += n - int(np.count_nonzero(x))
+        self.merge(n, block_mean, block_m2)
+
+    def merge(self, n: int, mean: float, m2: float) -> None:
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.n = total
+
+    def combine(self, other: _Acc) -> None:
+        if other.n:
+            self.merge(other.n, other.mean, other.m2)
+        self.sq += other.sq
+        self.abs_sum += other.abs_sum
+        self.lo, self.hi = min(self.lo, other.lo), max(self.hi, other.hi)
+        self.zeros, self.nan, self.inf = self.zeros + other.zeros, self.nan + other.nan, self.inf + other.inf
+        self.total += other.total
+
+    def moments(self) -> Moments:
+        if self.n == 0:
+            return Moments(self.total, None, None, None, None, None, 0.0, 0.0, self.nan, self.inf)
+        return Moments(
+            count=self.total, mean=self.mean, std=math.sqrt(self.m2 / self.n), min=self.lo, max=self.hi,
+            abs_mean=self.abs_sum / self.n, l2=math.sqrt(self.sq), zeros=self.zeros / self.total if self.total else 0.0,
+            nan=self.nan, inf=self.inf,
+        )  # fmt: skip
+
+
+def _blocks(flat: np.ndarray, buffer: np.ndarray):
+    for start in range(0, flat.size, CHUNK):
+        part = flat[start : start + CHUNK]
+        out = buffer[: part.size]
+        np.copyto(out, part, casting="unsafe")
+        yield out
+
+
+def _edges(lo: float, hi: float, bins: int) -> np.ndarray:
+    return np.linspace(lo, hi, bins + 1)
+
+
+def _thresholds(edges: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Interior edges as values of ``dtype`` that compare exactly as the float64 edges do:
+    for x of that dtype, ``x >= t`` exactly when ``x >= edge``."""
+    inner = edges[1:-1]
+    t = inner.astype(dtype)
+    low = t.astype(np.float64) < inner
+    t[low] = np.nextafter(t[low], np.inf, dtype=dtype)
+    return t
+
+
+class _BinCounter:
+    """Histogram counts by comparing with each interior edge (cheaper than binning + bincount
+    for the few bins a histogram has, and exactly np.histogram's rule: bins are [e_i, e_i+1),
+    the last one closed)."""
+
+    def __init__(self, lo: float, hi: float, bins: int, dtype: np.dtype) -> None:
+        self.edges = _edges(lo, hi, bins)
+        self.limits = _thresholds(self.edges, dtype)
+        self.at_least = np.zeros(bins - 1, dtype=np.int64)  # how many x >= each interior edge
+        self.n = 0
+
+    def add(self, x: np.ndarray) -> None:
+        self.n += x.size
+        for i, t in enumerate(self.limits):
+            self.at_least[i] += np.count_nonzero(x >= t)
+
+    def histogram(self) -> Histogram:
+        cumulative = [self.n, *self.at_least.tolist(), 0]
+        counts = tuple(int(cumulative[i] - cumulative[i + 1]) for i in range(len(cumulative) - 1))
+        return Histogram(tuple(float(e) for e in self.edges), counts)
+
+
+def _histogram(flat: np.ndarray, acc: _Acc, bins: int, buffer: np.ndarray) -> Histogram:
+    """The general path's histogram: a second pass over float64 blocks, non-finite values left out."""
+    if acc.n == 0:
+        return Histogram((), ())
+    if acc.lo == acc.hi:
+        return Histogram((acc.lo, acc.hi), (acc.n,))
+    counter = _BinCounter(acc.lo, acc.hi, bins, np.dtype(np.float64))
+    for x in _blocks(flat, buffer):
+        counter.add(x[np.isfinite(x)] if acc.nan or acc.inf else x)
+    return counter.histogram()
+
+
+def _scan(part: np.ndarray, shift: float, limits: np.ndarray) -> tuple[float, float, float, int, np.ndarray]:
+    """Σy, Σy², Σ|x|, zeros and the edge counts of one stretch of a variable (y = x - shift)."""
+    size = min(CHUNK, part.size)
+    y_buf = np.empty(size, dtype=np.float64)
+    abs_buf = np.empty(size, dtype=part.dtype)
+    cmp_buf = np.empty(size, dtype=bool)
+    sum_y = sum_yy = abs_sum = 0.0
+    zeros = 0
+    at_least = np.zeros(len(limits), dtype=np.int64)
+    for start in range(0, part.size, CHUNK):
+        x = part[start : start + CHUNK]
+        m = x.size
+        y = np.subtract(x, shift, out=y_buf[:m], dtype=np.float64)
+        sum_y += float(y.sum())
+        sum_yy += float(y @ y)
+        abs_sum += float(np.abs(x, out=abs_buf[:m]).sum(dtype=np.float64))
+        zeros += int(np.count_nonzero(np.equal(x, 0, out=cmp_buf[:m])))
+        for i, t in enumerate(limits):
+            at_least[i] += np.count_nonzero(np.greater_equal(x, t, out=cmp_buf[:m]))
+    return sum_y, sum_yy, abs_sum, zeros, at_least
+
+
+def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
+    """One pass for a finite float32/float64 variable; None when the general path is needed.
+
+    Extremes come from the values as they are (exact); sums are taken in float64 of
+    ``y = x - K`` for a shift K near the mean, so the variance needs no second pass and loses no
+    precision: var = (Σy² - (Σy)²/n) / n.
+    """
+    if flat.dtype not in (np.float32, np.float64) or flat.size == 0:
+        return None
+    lo, hi = float(flat.min()), float(flat.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN propagates into min/max; Inf shows there
+        return None
+    n = flat.size
+    shift = float(flat[:: max(1, n // 4096)].mean(dtype=np.float64))
+    counter = _BinCounter(lo, hi, bins, flat.dtype) if lo < hi else None
+    limits = counter.limits if counter is not None else np.empty(0, dtype=flat.dtype)
+    parts = [_scan(flat, shift, limits)]  # (two threads were tried: slower here, BLAS and NumPy contend)
+    sum_y, sum_yy, abs_sum = (sum(p[i] for p in parts) for i in range(3))
+    zeros = sum(p[3] for p in parts)
+    mean = shift + sum_y / n
+    acc = _Acc(n=n, mean=mean, m2=max(sum_yy - sum_y * sum_y / n, 0.0), abs_sum=abs_sum, lo=lo, hi=hi,
+               zeros=zeros, total=n)  # fmt: skip
+    acc.sq = sum_yy + 2 * shift * sum_y + n * shift * shift  # Σx² = Σ(y + K)²
+    if counter is None:
+        return acc, Histogram((lo, hi), (n,))
+    counter.n = n
+    counter.at_least = sum(p[4] for p in parts)
+    return acc, counter.histogram()
+
+
+def _dead_units(kernel: np.ndarray, out_axis: int, tolerance: float) -> int:
+    """Output channels whose weights are all within ``tolerance`` of 0."""
+    w = as_matrix(np.moveaxis(kernel, out_axis, -1) if out_axis != -1 else kernel)
+    alive = np.zeros(w.shape[1], dtype=bool)
+    rows = max(1, CHUNK // max(w.shape[1], 1))
+    for start in range(0, w.shape[0], rows):
+        alive |= (np.abs(w[start : start + rows]) > tolerance).any(axis=0)
+    return int((~alive).sum())
+
+
+def variable_stats(info: VariableInfo, values: np.ndarray, layer_cls: str, bins: int = 16,
+                   thresholds: Thresholds = Thresholds()) -> tuple[VariableStats, _Acc]:  # fmt: skip
+    flat = values.reshape(-1)
+    fast = _fast_pass(flat, bins)
+    if fast is not None:
+        acc, histogram = fast
+    else:  # NaN/Inf, integers, booleans, float16/bfloat16: float64 blocks, two passes
+        buffer = np.empty(min(CHUNK, max(flat.size, 1)), dtype=np.float64)
+        acc = _Acc()
+        for x in _blocks(flat, buffer):
+            acc.add_block(x)
+        histogram = _histogram(flat, acc, bins, buffer)
+    dead = None
+    out_axis = KERNEL_OUT_AXIS.get(layer_cls)
+    if out_axis is not None and info.path.endswith("/kernel") and values.ndim >= 2:
+        rows = values.size // values.shape[out_axis]
+        enough_zeros = acc.zeros >= rows or thresholds.dead > 0
+        dead = _dead_units(values, out_axis, thresholds.dead) if enough_zeros else 0
+    return VariableStats(info, acc.moments(), histogram, dead), acc
+
+
+# -- flags -------------------------------------------------------------------------------------
+
+
+def _fans(shape: tuple[int | None, ...]) -> tuple[int, int]:
+    dims = [d or 1 for d in shape]
+    if len(dims) == 2:
+        return dims[0], dims[1]
+    receptive = math.prod(dims[:-2])
+    return receptive * dims[-2], receptive * dims[-1]
+
+
+def _flags(stat: VariableStats, layer_cls: str, t: Thresholds) -> list[Flag]:
+    v, m = stat.info, stat.moments
+    flags = []
+    if m.nan or m.inf:
+        flags.append(Flag(v.path, "nan_inf", f"{m.nan} NaN and {m.inf} Inf values"))
+    matrix = len(v.shape) >= 2 and m.count > 1 and m.mean is not None
+    if matrix and m.zeros == 1.0:
+        flags.append(Flag(v.path, "all_zero", f"all {m.count:,} entries are 0"))
+    elif stat.dead_units:
+        channels = v.shape[KERNEL_OUT_AXIS[layer_cls]]
+        message = f"{stat.dead_units} of {channels} output channels have all-zero weights"
+        flags.append(Flag(v.path, "dead_units", message))
+    if matrix and m.zeros < 1.0:
+        fan = min(_fans(v.shape))
+        ref_std, ref_max = math.sqrt(2 / fan), math.sqrt(6 / fan)
+        peak = max(abs(m.min), abs(m.max))  # type: ignore[arg-type]
+        if m.std > t.exploding * ref_std or peak > t.exploding * ref_max:  # type: ignore[operator]
+            flags.append(Flag(v.path, "exploding",
+                              f"std {m.std:.4g} and max |w| {peak:.4g} against an initialisation scale of "
+                              f"{ref_std:.4g} (std) / {ref_max:.4g} (max); limit {t.exploding:g}×"))  # fmt: skip
+        if m.mean != 0 and m.std <= t.collapsed * abs(m.mean):  # type: ignore[operator]
+            flags.append(Flag(v.path, "collapsed", f"std {m.std:.3g} with mean {m.mean:.4g}: all entries alike"))
+    if layer_cls == "BatchNormalization" and v.path.endswith("/moving_variance") and m.min is not None and m.min <= 0:
+        flags.append(Flag(v.path, "bn_variance", f"moving variance down to {m.min:.4g} (must be > 0)"))
+    return flags
+
+
+# -- the whole model ---------------------------------------------------------------------------
+
+
+def compute_stats(
+    report: Report,
+    values: Iterable[tuple[VariableInfo, np.ndarray]],
+    *,
+    bins: int = 16,
+    spectral_metrics: bool = True,
+    thresholds: Thresholds = Thresholds(),
+) -> StatsReport:
+    """Statistics for each variable (given one at a time), per owning layer, and health flags."""
+    classes = {layer.path: layer.cls for layer in report.layers}
+    per_var, flags = [], []
+    by_layer: dict[str, _Acc] = {}
+    spectra: dict[str, Spectral | None] = {}
+    dead: dict[str, int] = {}
+    for info, array in values:
+        cls = classes.get(info.layer, report.model.cls)
+        stat, acc = variable_stats(info, array, cls, bins, thresholds)
+        per_var.append(stat)
+        flags += _flags(stat, cls, thresholds)
+        by_layer.setdefault(info.layer, _Acc()).combine(acc)
+        if stat.dead_units is not None:
+            dead[info.layer] = stat.dead_units
+            if spectral_metrics and not (stat.moments.nan or stat.moments.inf):
+                spectra[info.layer] = spectral(array, stat.moments.l2**2)
+    layers = tuple(
+        LayerStats(path, classes.get(path, report.model.cls), acc.moments(), spectra.get(path), dead.get(path))
+        for path, acc in by_layer.items()
+    )
+    return StatsReport(report, tuple(per_var), layers, tuple(flags), thresholds, bins)
