@@ -29,13 +29,13 @@ def heavy_modules(code: str, env: dict[str, str]) -> list[str]:
 HELP = "from modelscope.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["summary", "--help"], ["graph", "--help"], ["--version"]])
+@pytest.mark.parametrize("args", [["--help"], ["summary", "--help"], ["graph", "--help"], ["stats", "--help"], ["--version"]])
 def test_help_does_not_import_tensorflow(args: list[str], cli_env) -> None:
     assert heavy_modules(HELP.format(args=args), cli_env) == []
 
 
 def test_import_modelscope_is_light(cli_env) -> None:
-    modules = "modelscope, modelscope.report, modelscope.render.table, modelscope.render.dot, modelscope.graphviz_render"  # noqa: E501
+    modules = "modelscope, modelscope.report, modelscope.render.table, modelscope.render.dot, modelscope.graphviz_render, modelscope.stats, modelscope.render.stats"  # noqa: E501
     assert heavy_modules(f"import {modules}", cli_env) == []
 
 

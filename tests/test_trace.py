@@ -153,3 +153,16 @@ def test_user_build_without_call_is_completed(keras_fresh) -> None:
     r = modelscope.inspect(net)  # the shape given to build() is used
     assert r.inputs[0].shape == (None, 4)
     assert r.totals.params == 25 + 6 == net.count_params()
+
+
+def test_functional_graph_with_raw_ops(keras_fresh) -> None:
+    from keras import layers
+
+    x = keras_fresh.Input((8,), name="x")
+    y = x + layers.Dense(8, name="d")(x)  # a raw op in a functional graph: an Operation, not a Layer
+    model = keras_fresh.Model(x, layers.Dense(2, name="out")(y))
+    r = modelscope.inspect(model)
+    ops = [l for l in r.layers if l.cls == "Add"]
+    assert len(ops) == 1 and ops[0].params == 0 and ops[0].output_shapes == ((None, 8),)
+    assert (ops[0].path, "out") in {(e.src, e.dst) for e in r.edges}
+    assert r.totals.params == model.count_params()
