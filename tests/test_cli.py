@@ -29,7 +29,9 @@ def heavy_modules(code: str, env: dict[str, str]) -> list[str]:
 HELP = "from modelscope.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["summary", "--help"], ["graph", "--help"], ["stats", "--help"], ["--version"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["summary", "--help"], ["graph", "--help"], ["stats", "--help"], ["--version"]]
+)
 def test_help_does_not_import_tensorflow(args: list[str], cli_env) -> None:
     assert heavy_modules(HELP.format(args=args), cli_env) == []
 
