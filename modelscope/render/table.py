@@ -65,7 +65,7 @@ def _connections(view: View, path: str, sources: dict[str, list[str]]) -> str:
 
 
 def _layer_row(view: View, layer: LayerInfo, prefix: str, sources: dict[str, list[str]]) -> dict[str, Text]:
-    name = Text(prefix, style="dim") + Text(display_name(layer), style="bold" if layer.depth == 1 else "")
+    name = Text.assemble((prefix, "dim"), (display_name(layer), "bold" if layer.depth == 1 else ""))
     called = layer.calls > 0
     return {
         "Layer": name,
