@@ -207,10 +207,12 @@ class _BinCounter:
         self.at_least = np.zeros(bins - 1, dtype=np.int64)  # how many x >= each interior edge
         self.n = 0
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x: np.ndarray, scratch: np.ndarray | None = None) -> None:
+        """Count a block; ``scratch`` (bool, at least as long) saves an allocation per edge."""
         self.n += x.size
+        out = scratch[: x.size] if scratch is not None else None
         for i, t in enumerate(self.limits):
-            self.at_least[i] += np.count_nonzero(x >= t)
+            self.at_least[i] += np.count_nonzero(np.greater_equal(x, t, out=out))
 
     def histogram(self) -> Histogram:
         cumulative = [self.n, *self.at_least.tolist(), 0]
@@ -230,15 +232,14 @@ def _histogram(flat: np.ndarray, acc: _Acc, bins: int, buffer: np.ndarray) -> Hi
     return counter.histogram()
 
 
-def _scan(part: np.ndarray, shift: float, limits: np.ndarray) -> tuple[float, float, float, int, np.ndarray]:
-    """Σy, Σy², Σ|x|, zeros and the edge counts of one stretch of a variable (y = x - shift)."""
+def _scan(part: np.ndarray, shift: float, counter: _BinCounter | None) -> tuple[float, float, float, int]:
+    """Σy, Σy², Σ|x| and zeros of a variable (y = x - shift), feeding the histogram counter."""
     size = min(CHUNK, part.size)
     y_buf = np.empty(size, dtype=np.float64)
     abs_buf = np.empty(size, dtype=part.dtype)
     cmp_buf = np.empty(size, dtype=bool)
     sum_y = sum_yy = abs_sum = 0.0
     zeros = 0
-    at_least = np.zeros(len(limits), dtype=np.int64)
     for start in range(0, part.size, CHUNK):
         x = part[start : start + CHUNK]
         m = x.size
@@ -247,9 +248,9 @@ def _scan(part: np.ndarray, shift: float, limits: np.ndarray) -> tuple[float, fl
         sum_yy += float(y @ y)
         abs_sum += float(np.abs(x, out=abs_buf[:m]).sum(dtype=np.float64))
         zeros += int(np.count_nonzero(np.equal(x, 0, out=cmp_buf[:m])))
-        for i, t in enumerate(limits):
-            at_least[i] += np.count_nonzero(np.greater_equal(x, t, out=cmp_buf[:m]))
-    return sum_y, sum_yy, abs_sum, zeros, at_least
+        if counter is not None:
+            counter.add(x, cmp_buf)
+    return sum_y, sum_yy, abs_sum, zeros
 
 
 def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
@@ -267,19 +268,12 @@ def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
     n = flat.size
     shift = float(flat[:: max(1, n // 4096)].mean(dtype=np.float64))
     counter = _BinCounter(lo, hi, bins, flat.dtype) if lo < hi else None
-    limits = counter.limits if counter is not None else np.empty(0, dtype=flat.dtype)
-    parts = [_scan(flat, shift, limits)]  # (two threads were tried: slower here, BLAS and NumPy contend)
-    sum_y, sum_yy, abs_sum = (sum(p[i] for p in parts) for i in range(3))
-    zeros = sum(p[3] for p in parts)
+    sum_y, sum_yy, abs_sum, zeros = _scan(flat, shift, counter)  # (two threads were slower here)
     mean = shift + sum_y / n
     acc = _Acc(n=n, mean=mean, m2=max(sum_yy - sum_y * sum_y / n, 0.0), abs_sum=abs_sum, lo=lo, hi=hi,
                zeros=zeros, total=n)  # fmt: skip
     acc.sq = sum_yy + 2 * shift * sum_y + n * shift * shift  # Σx² = Σ(y + K)²
-    if counter is None:
-        return acc, Histogram((lo, hi), (n,))
-    counter.n = n
-    counter.at_least = sum(p[4] for p in parts)
-    return acc, counter.histogram()
+    return acc, counter.histogram() if counter is not None else Histogram((lo, hi), (n,))
 
 
 def _dead_units(kernel: np.ndarray, out_axis: int, tolerance: float) -> int:
