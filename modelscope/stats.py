@@ -12,7 +12,9 @@ enough zeros for a whole channel.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -214,6 +216,19 @@ class _BinCounter:
         for i, t in enumerate(self.limits):
             self.at_least[i] += np.count_nonzero(np.greater_equal(x, t, out=out))
 
+    def copy(self) -> _BinCounter:
+        """An empty counter with the same edges."""
+        twin = object.__new__(_BinCounter)
+        twin.edges, twin.limits = self.edges, self.limits
+        twin.at_least, twin.n = np.zeros_like(self.at_least), 0
+        return twin
+
+    def merge(self, *others: _BinCounter | None) -> None:
+        for other in others:
+            if other is not None:
+                self.at_least += other.at_least
+                self.n += other.n
+
     def histogram(self) -> Histogram:
         cumulative = [self.n, *self.at_least.tolist(), 0]
         counts = tuple(int(cumulative[i] - cumulative[i + 1]) for i in range(len(cumulative) - 1))
@@ -245,12 +260,15 @@ def _scan(part: np.ndarray, shift: float, counter: _BinCounter | None) -> tuple[
         m = x.size
         y = np.subtract(x, shift, out=y_buf[:m], dtype=np.float64)
         sum_y += float(y.sum())
-        sum_yy += float(y @ y)
+        sum_yy += float(np.einsum("i,i->", y, y))  # not BLAS: its threads would fight ours
         abs_sum += float(np.abs(x, out=abs_buf[:m]).sum(dtype=np.float64))
         zeros += int(np.count_nonzero(np.equal(x, 0, out=cmp_buf[:m])))
         if counter is not None:
             counter.add(x, cmp_buf)
     return sum_y, sum_yy, abs_sum, zeros
+
+
+PARALLEL_MIN = 1 << 22  # elements from which a variable is scanned by two threads
 
 
 def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
@@ -268,7 +286,17 @@ def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
     n = flat.size
     shift = float(flat[:: max(1, n // 4096)].mean(dtype=np.float64))
     counter = _BinCounter(lo, hi, bins, flat.dtype) if lo < hi else None
-    sum_y, sum_yy, abs_sum, zeros = _scan(flat, shift, counter)  # (two threads were slower here)
+    workers = 2 if n >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 else 1
+    if workers == 1:
+        sum_y, sum_yy, abs_sum, zeros = _scan(flat, shift, counter)
+    else:  # NumPy releases the GIL in these loops: two threads, each on half the variable
+        half = (n // 2 // CHUNK) * CHUNK
+        counters = [counter.copy() if counter else None for _ in range(2)]
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(_scan, (flat[:half], flat[half:]), (shift, shift), counters))
+        sum_y, sum_yy, abs_sum, zeros = (sum(p[i] for p in parts) for i in range(4))
+        if counter is not None:
+            counter.merge(*counters)
     mean = shift + sum_y / n
     acc = _Acc(n=n, mean=mean, m2=max(sum_yy - sum_y * sum_y / n, 0.0), abs_sum=abs_sum, lo=lo, hi=hi,
                zeros=zeros, total=n)  # fmt: skip
