@@ -21,7 +21,15 @@ def load_report(source: str, spec: InputSpec, object_name: str | None = None) ->
             return Report.from_json(Path(ref.target).read_text(encoding="utf-8"))
         except (ValueError, KeyError, TypeError) as e:
             raise LoadError(f"{source}: not a modelscope report JSON ({e})") from e
-    return load_traced(source, spec, object_name)[1]
+    return _trace_source(ref, spec)[1]
+
+
+def _trace_source(ref: Any, spec: InputSpec) -> tuple[Any, Report]:
+    from modelscope.load import load_model
+    from modelscope.trace import trace_model
+
+    model = load_model(ref)
+    return model, build_report(trace_model(model, spec, ref.label))
 
 
 def load_traced(source: Any, spec: InputSpec, object_name: str | None = None) -> tuple[Any, Report]:
@@ -32,14 +40,12 @@ def load_traced(source: Any, spec: InputSpec, object_name: str | None = None) ->
     if not isinstance(source, (str, os.PathLike)):
         import_keras()
         return source, build_report(trace_model(source, spec, None))
-    from modelscope.load import load_model
     from modelscope.load.source import parse_source
 
     ref = parse_source(os.fspath(source), object_name)
     if ref.kind == "report":
         raise UsageError(f"{source}: a saved report holds no weight values; give the model itself")
-    model = load_model(ref)
-    return model, build_report(trace_model(model, spec, ref.label))
+    return _trace_source(ref, spec)
 
 
 def inspect(

@@ -122,7 +122,7 @@ class Recorder:
                 self._link(src, record.path, index, ops=False)
         if self.stack:
             self.stack[-1].has_children = True
-        frame = Frame(record, index)
+        frame = Frame(record, index, inputs)
         self.stack.append(frame)
         return frame
 

@@ -105,7 +105,6 @@ class Tracer:
     def _call_layer(self, layer: Any, *args: Any, **kwargs: Any) -> Any:
         inputs = call_tensors(self.tree, args, kwargs)
         frame = self.rec.enter(layer, inputs)
-        frame.inputs = inputs
         try:
             outputs = self._compute(layer, frame, args, kwargs)
         except BaseException as e:
