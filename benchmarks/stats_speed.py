@@ -8,7 +8,8 @@ Targets (issue #4), after the model is built:
     measured with tracemalloc);
   * spectral metrics (power iteration on the large kernels) are timed separately.
 
-Run: python benchmarks/stats_speed.py [--model VGG16] [--repeat 3]
+Run: python benchmarks/stats_speed.py [--model VGG16] [--repeat 3] [--numpy]
+(--numpy measures the NumPy-only path, used when modelscope/_scan.c could not be compiled)
 (the first repeat of each side pays page faults for fresh memory; the median hides it)
 """
 
@@ -24,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="VGG16")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--numpy", action="store_true", help="disable the compiled scan")
     args = parser.parse_args()
 
     from modelscope._keras import import_keras
@@ -32,7 +34,12 @@ def main() -> None:
     import numpy as np
 
     import modelscope
+    from modelscope import stats
     from modelscope.stats import compute_stats
+
+    if args.numpy:
+        stats._native = None
+    path = "compiled scan" if stats._native is not None else "NumPy only"
     from modelscope.trace.weights import variable_values
 
     model = getattr(keras.applications, args.model)(weights=None)
@@ -62,7 +69,7 @@ def main() -> None:
         return top
 
     t_base, t_ours, t_spectral = timed(baseline), timed(ours, False), timed(ours, True)
-    print(f"{args.model}: {report.totals.params:,} params, largest variable {largest / 2**20:.0f} MiB")
+    print(f"{args.model}: {report.totals.params:,} params, largest variable {largest / 2**20:.0f} MiB ({path})")
     print(f"  abs().max() pass {t_base:.2f}s; stats without spectral {t_ours:.2f}s -> ratio {t_ours / t_base:.2f} "
           f"(target <= 2.00)")  # fmt: skip
     print(f"  stats with spectral metrics {t_spectral:.2f}s (spectral part {t_spectral - t_ours:.2f}s)")

@@ -1,8 +1,9 @@
-"""Weight statistics and health flags (NumPy only; no TensorFlow).
+"""Weight statistics and health flags (NumPy, plus an optional compiled pass; no TensorFlow).
 
 Every figure is computed in float64, whatever the variable's dtype, over blocks of ``CHUNK``
 elements, so only one variable is ever held, plus one float64 block. A finite float32/float64
-variable (the usual case) takes one pass after NumPy's own min/max (see ``_fast_pass``); any other
+variable (the usual case) takes one pass after NumPy's own min/max (see ``_fast_pass``), fused
+into a single loop by ``modelscope/_scan.c`` when the install could compile it; any other
 takes two over float64 blocks: moments merged block by block with Chan's formula (as exact as
 NumPy's two-pass variance), extremes, zeros and non-finite counts, then the histogram. Dead
 output channels of Dense/Conv kernels are counted in one more pass, only when the kernel has
@@ -21,6 +22,11 @@ import numpy as np
 
 from modelscope.report import Report, VariableInfo
 from modelscope.spectral import Spectral, as_matrix, spectral
+
+try:  # the compiled one-pass scan (modelscope/_scan.c); NumPy computes the same without it
+    from modelscope import _scan as _native
+except ImportError:  # pragma: no cover - depends on the install having a C compiler
+    _native = None
 
 CHUNK = 1 << 17  # elements per block: 1 MiB of float64, cache-resident
 KERNEL_OUT_AXIS = {  # layers whose "kernel" maps inputs to output channels, and the channel axis
@@ -199,38 +205,84 @@ def _thresholds(edges: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 class _BinCounter:
-    """Histogram counts by comparing with each interior edge (cheaper than binning + bincount
-    for the few bins a histogram has, and exactly np.histogram's rule: bins are [e_i, e_i+1),
-    the last one closed)."""
+    """Histogram counts by np.histogram's rule (bins are [e_i, e_i+1), the last one closed), two ways.
+
+    NumPy: compare each block with each interior edge (cheaper than binning + bincount for the few
+    bins a histogram has). Native (``_scan``): a bin code per value, ``floor((v - lo) * scale)`` in
+    float64, which can put a value within an ulp or so of an edge on the wrong side; the values
+    where the codes' boundary differs from the exact one are counted apart and moved (``fix``).
+    """
 
     def __init__(self, lo: float, hi: float, bins: int, dtype: np.dtype) -> None:
         self.edges = _edges(lo, hi, bins)
         self.limits = _thresholds(self.edges, dtype)
         self.at_least = np.zeros(bins - 1, dtype=np.int64)  # how many x >= each interior edge
         self.n = 0
+        self.lo, self.scale = lo, bins / (hi - lo)
+        self.codes = np.zeros(bins, dtype=np.int64)  # native path: values per bin code
+        self.moves = self._moves()
+
+    def _code(self, v: np.ndarray) -> np.ndarray:
+        """The native module's bin code, in NumPy (the same float64 operations)."""
+        return np.minimum(np.floor((v.astype(np.float64) - self.lo) * self.scale), len(self.codes) - 1)
+
+    def _moves(self) -> list[tuple[int, np.generic, np.generic, int]] | None:
+        """Where codes and exact edges disagree: (edge index, low, high, sign) for the values in
+        [low, high) that codes put on the wrong side of interior edge i; None when the codes
+        cannot be used (a range too wide for float64)."""
+        if not math.isfinite(self.scale) or self.scale <= 0:
+            return None
+        k = np.arange(1, len(self.codes))
+        first = self.limits.copy()  # becomes the smallest value whose code is >= k
+        for _ in range(64):  # code is monotone and off by an ulp or so: a few steps at most
+            low = self._code(first) < k
+            first[low] = np.nextafter(first[low], first.dtype.type(np.inf))
+            prev = np.nextafter(first, first.dtype.type(-np.inf))
+            high = self._code(prev) >= k
+            first[high] = prev[high]
+            if not (low.any() or high.any()):
+                break
+        else:
+            return None
+        return [(i, min(a, t), max(a, t), -1 if a < t else 1)
+                for i, (a, t) in enumerate(zip(first, self.limits)) if a != t]  # fmt: skip
+
+    @property
+    def native(self) -> bool:
+        return _native is not None and self.moves is not None
 
     def add(self, x: np.ndarray, scratch: np.ndarray | None = None) -> None:
-        """Count a block; ``scratch`` (bool, at least as long) saves an allocation per edge."""
+        """Count a block by comparisons; ``scratch`` (bool, at least as long) saves an allocation per edge."""
         self.n += x.size
         out = scratch[: x.size] if scratch is not None else None
         for i, t in enumerate(self.limits):
             self.at_least[i] += np.count_nonzero(np.greater_equal(x, t, out=out))
 
+    def fix(self, part: np.ndarray) -> None:
+        """After the native scan of ``part`` (its codes counted): move the values codes misplaced."""
+        self.n += part.size
+        for i, low, high, sign in self.moves or ():
+            for start in range(0, part.size, CHUNK):
+                x = part[start : start + CHUNK]
+                self.at_least[i] += sign * int(np.count_nonzero((x >= low) & (x < high)))
+
     def copy(self) -> _BinCounter:
         """An empty counter with the same edges."""
         twin = object.__new__(_BinCounter)
-        twin.edges, twin.limits = self.edges, self.limits
-        twin.at_least, twin.n = np.zeros_like(self.at_least), 0
+        twin.__dict__.update(self.__dict__)
+        twin.at_least, twin.codes, twin.n = np.zeros_like(self.at_least), np.zeros_like(self.codes), 0
         return twin
 
     def merge(self, *others: _BinCounter | None) -> None:
         for other in others:
             if other is not None:
                 self.at_least += other.at_least
+                self.codes += other.codes
                 self.n += other.n
 
     def histogram(self) -> Histogram:
-        cumulative = [self.n, *self.at_least.tolist(), 0]
+        from_codes = np.cumsum(self.codes[::-1])[::-1][1:]  # values with code >= each interior edge
+        cumulative = [self.n, *(self.at_least + from_codes).tolist(), 0]
         counts = tuple(int(cumulative[i] - cumulative[i + 1]) for i in range(len(cumulative) - 1))
         return Histogram(tuple(float(e) for e in self.edges), counts)
 
@@ -248,7 +300,13 @@ def _histogram(flat: np.ndarray, acc: _Acc, bins: int, buffer: np.ndarray) -> Hi
 
 
 def _scan(part: np.ndarray, shift: float, counter: _BinCounter | None) -> tuple[float, float, float, int]:
-    """Σy, Σy², Σ|x| and zeros of a variable (y = x - shift), feeding the histogram counter."""
+    """Σy, Σy², Σ|x| and zeros of a finite variable (y = x - shift), feeding the histogram counter."""
+    if _native is not None and (counter is None or counter.native):
+        sums = _native.scan(part, shift, counter.lo if counter else 0.0, counter.scale if counter else 0.0,
+                            counter.codes if counter else None)  # fmt: skip
+        if counter is not None:
+            counter.fix(part)
+        return sums
     size = min(CHUNK, part.size)
     y_buf = np.empty(size, dtype=np.float64)
     abs_buf = np.empty(size, dtype=part.dtype)

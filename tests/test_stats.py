@@ -9,10 +9,11 @@ import ml_dtypes
 import numpy as np
 import pytest
 
+from modelscope import stats
 from modelscope.render.stats import CSV_COLUMNS, render_stats_csv, render_stats_json, render_stats_table, sparkline
 from modelscope.report import VariableInfo, build_report
 from modelscope.spectral import spectral
-from modelscope.stats import CHUNK, Thresholds, compute_stats, variable_stats
+from modelscope.stats import CHUNK, PARALLEL_MIN, Thresholds, compute_stats, variable_stats
 
 from .handmade import residual_model
 
@@ -36,11 +37,22 @@ CASES = {
     "bfloat16": RNG.standard_normal((40, 40)).astype(ml_dtypes.bfloat16),
     "int32": RNG.integers(-1000, 1000, (3, 500)).astype(np.int32),
     "bool": RNG.random(999) > 0.3,
+    "float32, two threads": RNG.standard_normal(PARALLEL_MIN + 5).astype(np.float32),
 }
 
 
+@pytest.fixture(params=["native", "numpy"])
+def scan_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the compiled scan and again with NumPy alone: both must give the same figures."""
+    if request.param == "native" and stats._native is None:
+        pytest.skip("modelscope._scan was not built (no C compiler at install time)")
+    if request.param == "numpy":
+        monkeypatch.setattr(stats, "_native", None)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_figures_agree_with_numpy_in_float64(name: str) -> None:
+def test_figures_agree_with_numpy_in_float64(name: str, scan_path: str) -> None:
     arr = CASES[name]
     stat, _ = variable_stats(_info("layer/w", arr), arr, "Other")
     m, want = stat.moments, _expected(arr)
@@ -53,6 +65,23 @@ def test_figures_agree_with_numpy_in_float64(name: str) -> None:
     assert m.zeros == np.count_nonzero(x == 0) / x.size
     counts, edges = np.histogram(x, bins=16)
     assert stat.histogram.counts == tuple(counts) and np.allclose(stat.histogram.edges, edges, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_histogram_is_exact_at_the_edges(dtype: type, scan_path: str) -> None:
+    """Values on each edge and one ulp either side land in np.histogram's bins on both paths,
+    including where the native codes' rounding disagrees with the exact edges (``moves``)."""
+    lo, hi, bins = dtype(-0.3), dtype(0.7), 16
+    edges = np.linspace(float(lo), float(hi), bins + 1)
+    near = edges.astype(dtype)
+    values = np.concatenate([near, np.nextafter(near, dtype(-1)), np.nextafter(near, dtype(1)), [lo, hi]])
+    values = np.clip(values, lo, hi).astype(dtype)
+    arr = np.tile(values, 3)
+    counter = stats._BinCounter(float(lo), float(hi), bins, np.dtype(dtype))
+    if dtype is np.float64:
+        assert counter.moves, "this case should exercise the native path's corrections"
+    stat, _ = variable_stats(_info("layer/w", arr), arr, "Other", bins=bins)
+    assert stat.histogram.counts == tuple(np.histogram(arr.astype(np.float64), edges)[0])
 
 
 def test_planted_nan_inf_and_constants() -> None:
