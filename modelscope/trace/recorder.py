@@ -75,6 +75,12 @@ class Failure:
     error: BaseException
 
 
+def ordered(sources: frozenset[Source]) -> list[Source]:
+    """Sources in a fixed order (model inputs by index, then layer calls by path), so edges come
+    out the same whatever the hash seed."""
+    return sorted(sources, key=lambda s: (1, s[0], s[1]) if isinstance(s, tuple) else (0, "", s))
+
+
 @dataclass
 class Recorder:
     root: Any
@@ -118,7 +124,7 @@ class Recorder:
             record.input_shapes = shapes
         record.call_shapes.append((shapes, ()))
         for t in inputs:
-            for src in self.sources(t):
+            for src in ordered(self.sources(t)):
                 self._link(src, record.path, index, ops=False)
         if self.stack:
             self.stack[-1].has_children = True
@@ -149,7 +155,7 @@ class Recorder:
     def _note_own_ops(self, frame: Frame, t: Any) -> None:
         """A container's output made by its own raw ops: record what those ops consumed."""
         if frame.has_children:
-            for src in self._walk_back(t):
+            for src in ordered(self._walk_back(t)):
                 if isinstance(src, int) or src[0] != frame.record.path:
                     self._link(src, frame.record.path, frame.index, ops=True)
 
