@@ -14,13 +14,12 @@ __all__ = ["ModelscopeError", "Report", "__version__", "graph", "inspect"]
 __version__ = "0.1.0"
 
 
-def inspect(
-    model_or_source: Any, input_shape: Any = None, dtype: Any = None, *, object: str | None = None  # noqa: A002
-) -> Report:
-    """Build and trace a model and return its report; see :func:`modelscope.api.inspect`."""
+def inspect(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **options: Any) -> Report:
+    """Build and trace a model and return its report; see :func:`modelscope.api.inspect` (options:
+    ``object``, ``unsafe``, ``imports``, ``signature``)."""
     from modelscope.api import inspect as _inspect
 
-    return _inspect(model_or_source, input_shape, dtype, object=object)
+    return _inspect(model_or_source, input_shape, dtype, **options)
 
 
 def graph(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **options: Any) -> str | bytes:
@@ -28,3 +27,4 @@ def graph(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **op
     from modelscope.api import graph as _graph
 
     return _graph(model_or_source, input_shape, dtype, **options)
+

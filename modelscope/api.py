@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelscope.errors import LoadError, UsageError
 from modelscope.inputs import InputSpec, make_input_spec
-from modelscope.report import Report, build_report
+from modelscope.load.source import LoadOptions
+from modelscope.report import Report, VariableInfo, build_report
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
-def load_report(source: str, spec: InputSpec, object_name: str | None = None) -> Report:
+@dataclass(frozen=True)
+class Opened:
+    """A loaded source: its report, the live Keras model when there is one, and a way to read
+    each variable's value (one at a time) for ``stats``."""
+
+    report: Report
+    model: Any | None
+    values: Callable[[], Iterator[tuple[VariableInfo, np.ndarray]]]
+
+
+def load_report(source: str, spec: InputSpec, object_name: str | None = None,
+                options: LoadOptions | None = None) -> Report:  # fmt: skip
     """The report for a source: a saved report JSON is read as is (no TensorFlow)."""
     from modelscope.load.source import parse_source
 
@@ -21,31 +38,50 @@ def load_report(source: str, spec: InputSpec, object_name: str | None = None) ->
             return Report.from_json(Path(ref.target).read_text(encoding="utf-8"))
         except (ValueError, KeyError, TypeError) as e:
             raise LoadError(f"{source}: not a modelscope report JSON ({e})") from e
-    return _trace_source(ref, spec)[1]
+    return _open_ref(ref, spec, options or LoadOptions()).report
 
 
-def _trace_source(ref: Any, spec: InputSpec) -> tuple[Any, Report]:
-    from modelscope.load import load_model
+def _open_ref(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
+    if ref.kind == "weights_file":
+        from modelscope.load.weights_h5 import read_weights_file, weight_values
+
+        traced, keys = read_weights_file(ref.target, ref.label)
+        report = build_report(traced)
+        return Opened(report, None, lambda: weight_values(ref.target, report.variables, keys))
+    if ref.kind == "savedmodel":
+        from modelscope.load.savedmodel_source import open_savedmodel
+
+        return open_savedmodel(ref, spec, options)
+    from modelscope.load import load
+
+    loaded = load(ref, options)
+    return _open_model(loaded.model, spec, ref.label, loaded.weights_after_build)
+
+
+def _open_model(model: Any, spec: InputSpec, label: str | None, weights_after_build: str | None = None) -> Opened:
     from modelscope.trace import trace_model
+    from modelscope.trace.weights import load_weights, variable_values
 
-    model = load_model(ref)
-    return model, build_report(trace_model(model, spec, ref.label))
+    report = build_report(trace_model(model, spec, label))
+    if weights_after_build:
+        load_weights(model, weights_after_build)
+    return Opened(report, model, lambda: variable_values(model, report))
 
 
-def load_traced(source: Any, spec: InputSpec, object_name: str | None = None) -> tuple[Any, Report]:
-    """The live model and its report, for work that needs the weights' values."""
-    from modelscope._keras import import_keras
-    from modelscope.trace import trace_model
-
+def open_source(source: Any, spec: InputSpec, object_name: str | None = None,
+                options: LoadOptions | None = None) -> Opened:  # fmt: skip
+    """Load and trace a source (or a live Keras model) for work that needs the weights' values."""
     if not isinstance(source, (str, os.PathLike)):
+        from modelscope._keras import import_keras
+
         import_keras()
-        return source, build_report(trace_model(source, spec, None))
+        return _open_model(source, spec, None)
     from modelscope.load.source import parse_source
 
     ref = parse_source(os.fspath(source), object_name)
     if ref.kind == "report":
         raise UsageError(f"{source}: a saved report holds no weight values; give the model itself")
-    return _trace_source(ref, spec)
+    return _open_ref(ref, spec, options or LoadOptions())
 
 
 def inspect(
@@ -54,18 +90,24 @@ def inspect(
     dtype: Any = None,
     *,
     object: str | None = None,  # noqa: A002 - mirrors the CLI's --object
+    unsafe: bool = False,
+    imports: tuple[str, ...] = (),
+    signature: str | None = None,
 ) -> Report:
     """Build and trace a model, returning its :class:`~modelscope.report.Report`.
 
     ``model_or_source`` is a Keras model, or a source as the CLI takes it: ``file.py``,
-    ``file.py:attr``, ``package.module:attr``, ``model.keras``, a saved report ``.json``.
+    ``file.py:attr``, ``package.module:attr``, ``model.keras``, ``model.h5``,
+    ``model.weights.h5``, a SavedModel directory, a saved report ``.json``.
     ``input_shape`` is a shape (``(None, 28, 28, 1)`` or ``"None,28,28,1"``), a list of
-    shapes, or a dict name -> shape; ``dtype`` likewise.
+    shapes, or a dict name -> shape; ``dtype`` likewise. ``unsafe``, ``imports`` and
+    ``signature`` are the CLI's ``--unsafe``, ``--import`` and ``--signature``.
     """
     spec = make_input_spec(input_shape, dtype)
+    options = LoadOptions(unsafe, tuple(imports), signature)
     if isinstance(model_or_source, (str, os.PathLike)):
-        return load_report(os.fspath(model_or_source), spec, object)
-    return load_traced(model_or_source, spec)[1]
+        return load_report(os.fspath(model_or_source), spec, object, options)
+    return open_source(model_or_source, spec).report
 
 
 def graph(
@@ -80,8 +122,9 @@ def graph(
     """The model's graph: SVG or DOT text, PNG or PDF bytes. Options as the CLI's ``graph``."""
     from modelscope.graphviz_render import render_graph
 
+    load = {k: options.pop(k) for k in ("unsafe", "imports", "signature") if k in options}
     report = model_or_source if isinstance(model_or_source, Report) else inspect(
-        model_or_source, input_shape, dtype, object=object
+        model_or_source, input_shape, dtype, object=object, **load
     )
     data = render_graph(report.to_dot(**options), format)
     return data.decode("utf-8") if format in ("svg", "dot") else data
@@ -97,16 +140,24 @@ def stats(
     bins: int = 16,
     spectral: bool = True,
     thresholds: Any = None,
+    unsafe: bool = False,
+    imports: tuple[str, ...] = (),
+    signature: str | None = None,
 ) -> Any:
     """Weight statistics and health flags (a :class:`modelscope.stats.StatsReport`).
 
     ``weights`` loads a ``.weights.h5`` file (``model.save_weights``) into the built model first.
     """
     from modelscope.stats import Thresholds, compute_stats
-    from modelscope.trace.weights import load_weights, variable_values
 
-    model, report = load_traced(model_or_source, make_input_spec(input_shape, dtype), object)
+    spec = make_input_spec(input_shape, dtype)
+    opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature))
     if weights:
-        load_weights(model, weights)
-    return compute_stats(report, variable_values(model, report), bins=bins, spectral_metrics=spectral,
+        if opened.model is None:
+            raise UsageError(f"--weights {weights}: {model_or_source} is not a Keras model to load weights into; "
+                             "give the .py or .keras source that builds it (or drop --weights)")  # fmt: skip
+        from modelscope.trace.weights import load_weights
+
+        load_weights(opened.model, weights)
+    return compute_stats(opened.report, opened.values(), bins=bins, spectral_metrics=spectral,
                          thresholds=thresholds or Thresholds())  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,13 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
                      help="Input dtype (default float32), e.g. int32 for token ids. Repeat per "
                           "input in the same order, or NAME=DTYPE."),
+        click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE",
+                     help="Import this code first (repeatable): the custom layers a .keras/.h5 file needs."),
+        click.option("--unsafe", is_flag=True,
+                     help="Let a .keras/.h5 file run the Python code it stores (Lambda layers). Only for "
+                          "files you trust."),
+        click.option("--signature", metavar="NAME",
+                     help="SavedModel signature to describe (default serving_default)."),
         click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
     ]  # fmt: skip
     for decorator in reversed(decorators):
@@ -63,12 +71,19 @@ def write_output(data: str | bytes, output: str | None, protect: Sequence[str] =
         raise UsageError(f"cannot write {output}: {e.strerror or e}") from e
 
 
-def _report(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...]) -> Any:
+def _report(source: str, model: dict[str, Any]) -> Any:
+    """The report for SOURCE, from the shared model options (``model_options``)."""
     from modelscope.api import load_report
     from modelscope.inputs import make_input_spec
 
-    spec = make_input_spec(list(input_shapes) or None, list(dtypes) or None)  # errors before TF
-    return load_report(source, spec, object_name)
+    spec = make_input_spec(list(model["input_shapes"]) or None, list(model["dtypes"]) or None)  # before TF
+    return load_report(source, spec, model["object_name"], _load_options(model))
+
+
+def _load_options(model: dict[str, Any]) -> Any:
+    from modelscope.load.source import LoadOptions
+
+    return LoadOptions(unsafe=model["unsafe"], imports=tuple(model["imports"]), signature=model["signature"])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -92,18 +107,19 @@ def cli() -> None:
               help="Fold layers deeper than N into their parent (table and markdown).")
 @click.option("--width", type=click.IntRange(min=40), metavar="COLS",
               help="Table width when not writing to a terminal (default: as wide as needed).")
-def summary(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...],
-            traceback: bool, fmt: str, output: str | None, depth: int | None, width: int | None) -> None:
+def summary(source: str, fmt: str, output: str | None, depth: int | None, width: int | None,
+            **model: Any) -> None:
     """Print every layer of SOURCE with its true shapes and parameter counts.
 
     SOURCE is a Python file (file.py, file.py:NAME), a module (package.module:NAME), a Keras
-    file (.keras, .h5) or a report saved with --format json.
+    file (.keras, .h5), a weights file (.weights.h5), a SavedModel directory or a report saved
+    with --format json.
 
     \b
     Example:
       modelscope summary samples/hybrid_cnn.py --input-shape None,28,28,1
     """
-    report = _report(source, object_name, input_shapes, dtypes)
+    report = _report(source, model)
     if fmt == "json":
         text = report.to_json()
     elif fmt == "markdown":
@@ -124,6 +140,7 @@ def summary(source: str, object_name: str | None, input_shapes: tuple[str, ...],
     write_output(text, output, protect=[source])
 
 
+SAVEDMODEL_GRAPH_DEPTH = 2
 _GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 
@@ -143,7 +160,7 @@ def _graph_format(fmt: str | None, output: str | None) -> str:
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "dot"]),
               help="Output format. Default: from the -o file name, else svg.")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
-              help="Collapse layers deeper than N into their parent's box.")
+              help="Collapse layers deeper than N into their parent's box (SavedModels: 2 by default).")
 @click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
               help="Layout direction: top to bottom, or left to right.")
 @click.option("--show-input-shapes", is_flag=True, help="Show each layer's input shapes too.")
@@ -151,9 +168,8 @@ def _graph_format(fmt: str | None, output: str | None) -> str:
 @click.option("--unroll", is_flag=True,
               help="One box per call for a layer called several times (default: one box marked xN).")
 @click.option("--no-legend", is_flag=True, help="Leave out the colour legend.")
-def graph(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...],
-          traceback: bool, output: str | None, fmt: str | None, depth: int | None, rankdir: str,
-          show_input_shapes: bool, edge_shapes: bool, unroll: bool, no_legend: bool) -> None:
+def graph(source: str, output: str | None, fmt: str | None, depth: int | None, rankdir: str,
+          show_input_shapes: bool, edge_shapes: bool, unroll: bool, no_legend: bool, **model: Any) -> None:
     """Draw SOURCE's traced data flow with Graphviz: SVG, PNG, PDF or DOT.
 
     One box per layer (a layer called N times is one box marked xN), nested layers as labelled
@@ -166,10 +182,12 @@ def graph(source: str, object_name: str | None, input_shapes: tuple[str, ...], d
       modelscope graph samples/hybrid_cnn.py --input-shape None,28,28,1 -o cnn.svg
     """
     kind = _graph_format(fmt, output)
-    report = _report(source, object_name, input_shapes, dtypes)
+    report = _report(source, model)
     from modelscope.graphviz_render import render_graph
     from modelscope.render.dot import GraphOptions, render_dot
 
+    if depth is None and report.model.kind == "savedmodel":
+        depth = SAVEDMODEL_GRAPH_DEPTH  # a recovered tree can be large; --depth shows more
     options = GraphOptions(depth=depth, rankdir=rankdir, show_input_shapes=show_input_shapes,
                            edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll)  # fmt: skip
     data = render_graph(render_dot(report, options), kind)
@@ -194,9 +212,9 @@ def graph(source: str, object_name: str | None, input_shapes: tuple[str, ...], d
 @click.option("--threshold", "thresholds", multiple=True, metavar="RULE=VALUE",
               help="Override a flag threshold: exploding=10, collapsed=1e-6, dead=0.")
 @click.option("--check", is_flag=True, help="Exit with code 1 when any health flag fires (for CI).")
-def stats(source: str, object_name: str | None, input_shapes: tuple[str, ...], dtypes: tuple[str, ...],
-          traceback: bool, weights: str | None, fmt: str, output: str | None, pattern: str | None,
-          sort: str | None, bins: int, no_spectral: bool, thresholds: tuple[str, ...], check: bool) -> None:
+def stats(source: str, weights: str | None, fmt: str, output: str | None, pattern: str | None,
+          sort: str | None, bins: int, no_spectral: bool, thresholds: tuple[str, ...], check: bool,
+          **model: Any) -> None:
     """Per-variable and per-layer weight statistics of SOURCE, with health flags.
 
     Flags: NaN/Inf values, all-zero weight matrices, dead Dense/Conv output channels, exploding
@@ -215,9 +233,12 @@ def stats(source: str, object_name: str | None, input_shapes: tuple[str, ...], d
     from modelscope.api import stats as compute
     from modelscope.inputs import make_input_spec
 
-    make_input_spec(list(input_shapes) or None, list(dtypes) or None)  # bad shapes fail before TensorFlow
-    result = compute(source, list(input_shapes) or None, list(dtypes) or None, object=object_name,
-                     weights=weights, bins=bins, spectral=not no_spectral, thresholds=limits)  # fmt: skip
+    shapes, dtypes = list(model["input_shapes"]) or None, list(model["dtypes"]) or None
+    make_input_spec(shapes, dtypes)  # bad shapes fail before TensorFlow
+    load = _load_options(model)
+    result = compute(source, shapes, dtypes, object=model["object_name"], weights=weights, bins=bins,
+                     spectral=not no_spectral, thresholds=limits, unsafe=load.unsafe, imports=load.imports,
+                     signature=load.signature)  # fmt: skip
     from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table
 
     options = StatsOptions(filter=pattern, sort=sort)
@@ -240,9 +261,22 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    from modelscope.errors import ModelscopeWarning
+
+    if issubclass(category, ModelscopeWarning):
+        click.echo(f"modelscope: warning: {message}", err=True)
+    else:
+        _default_showwarning(message, category, *args, **kwargs)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI: errors become one short message and an exit code (see ``--help``)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
     show_traceback = "--traceback" in args
     try:
         cli.main(args=args, prog_name="modelscope", standalone_mode=False)

@@ -36,3 +36,7 @@ class LoadError(ModelscopeError):
 
 class TraceError(ModelscopeError):
     """The model was found but running it on the given input failed."""
+
+
+class ModelscopeWarning(UserWarning):
+    """Something the user should know that does not stop the work (the CLI prints it on stderr)."""

@@ -140,12 +140,36 @@ class CallEdge:
     ops: bool = False
 
 
+@dataclass(frozen=True)
+class SignatureInfo:
+    """A SavedModel serving signature: its name, inputs and outputs."""
+
+    name: str
+    inputs: tuple[InputInfo, ...]
+    outputs: tuple[OutputInfo, ...]
+
+
 def _shape_out(shape: Shape | None) -> list[int | None] | None:
     return None if shape is None else list(shape)
 
 
 def _shape_in(value: Sequence[int | None] | None) -> Shape | None:
     return None if value is None else tuple(value)
+
+
+def _signature_out(s: SignatureInfo) -> dict[str, Any]:
+    def io(items: tuple[InputInfo, ...] | tuple[OutputInfo, ...]) -> list[dict[str, Any]]:
+        return [{"name": i.name, "shape": _shape_out(i.shape), "dtype": i.dtype} for i in items]
+
+    return {"name": s.name, "inputs": io(s.inputs), "outputs": io(s.outputs)}
+
+
+def _signature_in(data: Mapping[str, Any]) -> SignatureInfo:
+    return SignatureInfo(
+        data["name"],
+        tuple(InputInfo(i["name"], _shape_in(i["shape"]), i["dtype"]) for i in data["inputs"]),
+        tuple(OutputInfo(o["name"], _shape_in(o["shape"]), o["dtype"]) for o in data["outputs"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +185,7 @@ class Report:
     variables: tuple[VariableInfo, ...] = ()
     calls: tuple[CallInfo, ...] = ()  # every call of the layers called more than once
     call_edges: tuple[CallEdge, ...] = ()
+    signatures: tuple[SignatureInfo, ...] = ()  # SavedModels only
     _index: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -187,6 +212,11 @@ class Report:
         return [layer for layer in self.layers if not layer.built]
 
     # -- serialisation ------------------------------------------------------------------------
+    @property
+    def static(self) -> bool:
+        """True when nothing was run: the model is known from stored variables only."""
+        return bool(self.layers or self.variables) and not any(l.calls for l in self.layers)
+
     def to_dict(self) -> dict[str, Any]:
         m = self.model
         return {
@@ -234,7 +264,7 @@ class Report:
                 | ({"ops": True} if e.ops else {})
                 for e in self.call_edges
             ],
-        }  # fmt: skip
+        } | ({"signatures": [_signature_out(s) for s in self.signatures]} if self.signatures else {})  # fmt: skip
 
     def to_json(self, indent: int | None = 2) -> str:
         """JSON text; shapes stay on one line (``[null, 28, 28, 1]``) so diffs stay readable."""
@@ -287,6 +317,7 @@ class Report:
                 CallEdge(e["src"], e["src_call"], e["dst"], e["dst_call"], e.get("ops", False))
                 for e in data.get("call_edges", ())
             ),
+            signatures=tuple(_signature_in(s) for s in data.get("signatures", ())),
         )  # fmt: skip
 
     @classmethod
@@ -345,6 +376,7 @@ class TracedModel:
     model_variables: tuple[int, ...]  # the variables Keras counts for the model itself
     calls: tuple[CallInfo, ...] = ()
     call_edges: tuple[CallEdge, ...] = ()
+    signatures: tuple[SignatureInfo, ...] = ()
 
 
 def build_report(traced: TracedModel) -> Report:
@@ -384,4 +416,5 @@ def build_report(traced: TracedModel) -> Report:
         variables=variables,
         calls=traced.calls,
         call_edges=traced.call_edges,
+        signatures=traced.signatures,
     )

@@ -1,18 +1,98 @@
-"""Loading ``.keras`` and legacy ``.h5`` model files through Keras's own loader."""
+"""Loading ``.keras`` and legacy ``.h5`` model files through Keras's own loader.
+
+``compile=False`` always; safe mode stays on unless the user passes ``--unsafe``. The file is only
+read (Keras opens both formats read-only).
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import warnings
+import zipfile
+from collections.abc import Mapping
 from typing import Any
 
-from modelscope.errors import LoadError
+from modelscope.errors import LoadError, ModelscopeWarning
+
+_GRAPH_CLASSES = ("Sequential", "Functional", "Model")  # configs that rebuild with their input shapes
+_MISSING = (re.compile(r"Could not locate (?:class|function) '([^']+)'"), re.compile(r"Unknown \w+: '([^']+)'"))
 
 
-def load_keras_file(path: str) -> Any:
-    """``keras.saving.load_model(path, compile=False)`` with safe mode on; errors explained."""
+def _config(path: str) -> dict[str, Any]:
+    """The model's config as stored in the file (no Keras needed)."""
+    try:
+        if path.lower().endswith(".keras"):
+            with zipfile.ZipFile(path) as z:
+                return json.loads(z.read("config.json"))
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("model_config")
+            return json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw is not None else {}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return {}
+
+
+def _lambda_layers(node: Any) -> list[str]:
+    """Names of the Lambda layers anywhere in a config tree."""
+    found = []
+    if isinstance(node, Mapping):
+        if node.get("class_name") == "Lambda":
+            found.append(str((node.get("config") or {}).get("name", "?")))
+        for value in node.values():
+            found += _lambda_layers(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _lambda_layers(value)
+    return found
+
+
+def _chain(error: BaseException) -> str:
+    parts, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        parts.append(str(error))
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return "\n".join(parts)
+
+
+def load_keras_file(path: str, *, unsafe: bool = False, custom_objects: Mapping[str, Any] | None = None
+                    ) -> tuple[Any, str | None]:  # fmt: skip
+    """``keras.saving.load_model(path, compile=False)``; refusals and missing classes explained.
+
+    Returns the model and, when its weights could not be loaded yet, the file to load them from
+    once the model is built: a subclassed model in a legacy ``.h5`` records no input shape, so
+    Keras's loader finds no built layers to fill ("Layer count mismatch"); modelscope rebuilds it
+    from the stored config, the trace builds it (``--input-shape``), then the weights are loaded.
+    """
     import keras
 
+    config = _config(path)
+    lambdas = _lambda_layers(config)
+    if unsafe and lambdas:
+        names = ", ".join(repr(n) for n in lambdas)
+        warnings.warn(f"--unsafe: {path} runs the Python code stored in its Lambda layer(s) {names}",
+                      ModelscopeWarning, stacklevel=2)  # fmt: skip
+    custom = dict(custom_objects or {})
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        if not path.lower().endswith(".keras") and config.get("class_name") not in _GRAPH_CLASSES:
+            model = keras.models.model_from_json(json.dumps(config), custom_objects=custom)
+            if not model.built:
+                return model, path
+        return keras.saving.load_model(path, custom_objects=custom, compile=False, safe_mode=not unsafe), None
     except Exception as e:
+        text = _chain(e)
+        if "safe_mode" in text and "Lambda" in text:
+            names = ", ".join(f"{n!r} (Lambda)" for n in lambdas) or "a Lambda layer"
+            raise LoadError(f"{path}: layer {names} stores Python code, which safe mode does not run. If you "
+                            "trust this file, add --unsafe (its code will then run).") from e  # fmt: skip
+        for pattern in _MISSING:
+            missing = pattern.search(text)
+            if missing:
+                raise LoadError(
+                    f"{path}: uses the custom class {missing.group(1)!r}, which is not defined here. Pass the "
+                    "code that defines it: --import my_layers.py (or --import package.module)."
+                ) from e
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise LoadError(f"{path}: Keras could not load this file: {first}") from e

@@ -6,8 +6,12 @@ they are reported in milliseconds.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from modelscope.errors import LoadError, SourceError
@@ -18,12 +22,22 @@ _MODULE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
 @dataclass(frozen=True)
 class SourceRef:
-    """Where the model comes from. ``kind``: ``pyfile``, ``module``, ``keras_file``, ``report``."""
+    """Where the model comes from. ``kind``: ``pyfile``, ``module``, ``keras_file``, ``weights_file``,
+    ``savedmodel``, ``report``."""
 
     kind: str
     target: str  # a file path or a dotted module name
     attr: str | None = None
     label: str = ""  # how the source is shown in reports (as the user wrote it)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load: ``--unsafe``, ``--import`` (repeatable), ``--signature`` (SavedModels)."""
+
+    unsafe: bool = False
+    imports: tuple[str, ...] = ()
+    signature: str | None = None
 
 
 def _split_attr(source: str) -> tuple[str, str | None]:
@@ -43,42 +57,128 @@ def check_syntax(path: Path) -> None:
         raise LoadError(f"{path}: not a Python source file ({e})") from e
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _readable(path: Path) -> None:
+    """Open ``path`` for reading (a directory: list it) or explain why not."""
+    try:
+        if path.is_dir():
+            os.listdir(path)
+        else:
+            with open(path, "rb"):
+                pass
+    except PermissionError as e:
+        raise LoadError(f"{path}: permission denied. Make it readable (chmod +r) or copy it somewhere "
+                        "you can read.") from e
+
+
+def _is_hdf5(path: Path) -> bool:
+    """HDF5's signature sits at offset 0, or 512, 1024, ... after a user block."""
+    with open(path, "rb") as f:
+        for offset in (0, 512, 1024, 2048, 4096):
+            f.seek(offset)
+            if f.read(8) == HDF5_SIGNATURE:
+                return True
+    return False
+
+
+def _h5_kind(path: Path) -> str:
+    """``keras_file`` for a whole model (architecture inside), ``weights_file`` for weights only."""
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path}: the file is empty. Save the model again (model.save('model.h5')).")
+    if not _is_hdf5(path):
+        raise LoadError(f"{path}: not an HDF5 file, although it is named {path.suffix}. Check that it is the "
+                        "model file (model.save / model.save_weights) and not a renamed text or download page.")
+    if path.name.lower().endswith((".weights.h5", ".weights.hdf5")):
+        return "weights_file"
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return "keras_file" if "model_config" in f.attrs else "weights_file"
+    except OSError as e:
+        raise LoadError(f"{path}: the HDF5 file is damaged or truncated ({e}). Save the model again.") from e
+
+
+def _check_keras_archive(path: Path) -> None:
+    """A ``.keras`` file is a zip with config.json; refuse damaged or too-new ones early."""
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path}: the file is empty. Save the model again (model.save('model.keras')).")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise LoadError(f"{path}: not a valid .keras archive (truncated or not a Keras file: {e}). "
+                        "Save the model again with model.save('model.keras').") from e
+    if "config.json" not in names:
+        raise LoadError(f"{path}: this zip holds no config.json, so it is not a Keras model archive.")
+    made_by = str(meta.get("keras_version", ""))
+    installed = _installed_keras()
+    if made_by and installed and _version_key(made_by) > _version_key(installed):
+        raise LoadError(f"{path}: made by Keras {made_by}, newer than the installed Keras {installed}. "
+                        f"Upgrade: pip install -U 'keras>={made_by}'.")
+
+
+def _installed_keras() -> str | None:
+    try:
+        return metadata.version("keras")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def _savedmodel_kind(path: Path) -> str:
+    if not any((path / name).is_file() for name in ("saved_model.pb", "saved_model.pbtxt")):
+        raise LoadError(f"{path}: a directory, but not a SavedModel (it has no saved_model.pb). Point at the "
+                        "directory that model.export() or tf.saved_model.save() wrote.")
+    if not (path / "variables").is_dir():
+        raise LoadError(f"{path}: this SavedModel has lost its variables/ folder. Copy the whole directory "
+                        "that was saved, variables/ included.")
+    return "savedmodel"
+
+
 def parse_source(source: str, obj: str | None = None) -> SourceRef:
-    """Classify ``source`` (``file.py``, ``file.py:attr``, ``pkg.mod:attr``, ``model.keras``)."""
+    """Classify ``source`` (``file.py``, ``file.py:attr``, ``pkg.mod:attr``, ``model.keras``,
+    ``model.h5``, ``model.weights.h5``, a SavedModel directory, a report ``.json``)."""
     target, attr = _split_attr(source)
     if obj and attr and obj != attr:
         raise SourceError(f"{source!r} already names {attr!r}; drop --object {obj}")
     attr = attr or obj
     path = Path(target)
-    if path.suffix == ".py":
+    suffix = path.suffix.lower()
+    if path.exists():
+        _readable(path)
+    if suffix == ".py":
         if not path.is_file():
             raise SourceError(f"{target}: no such file. Check the path (it is relative to {Path.cwd()}).")
         check_syntax(path)
         return SourceRef("pyfile", target, attr, source)
-    if path.suffix.lower() in KERAS_SUFFIXES:
-        if not path.is_file():
-            raise SourceError(f"{target}: no such file. Check the path.")
-        if attr:
-            raise SourceError(f"--object does not apply to a {path.suffix} file; drop it")
-        return SourceRef("keras_file", target, None, source)
-    if path.suffix.lower() == ".json":
-        if not path.is_file():
-            raise SourceError(f"{target}: no such file. Check the path.")
-        return SourceRef("report", target, None, source)
     if path.is_dir():
-        raise SourceError(
-            f"{target}: is a directory. SavedModel directories are not supported yet; "
-            "load the model in Python and save it with model.save('model.keras'), or point "
-            "modelscope at the .py file that builds it."
-        )
-    if path.exists():
+        kind = _savedmodel_kind(path)
+    elif suffix in KERAS_SUFFIXES or suffix == ".json":
+        if not path.is_file():
+            raise SourceError(f"{target}: no such file. Check the path.")
+        kind = "report" if suffix == ".json" else "keras_file" if suffix == ".keras" else _h5_kind(path)
+        if kind == "keras_file" and suffix == ".keras":
+            _check_keras_archive(path)
+    elif path.exists():
         raise SourceError(
             f"{target}: unsupported file type {path.suffix or '(no suffix)'!r}. modelscope reads "
-            "Python files (.py), Keras files (.keras, .h5) and modules (package.module:attr)."
+            "Python files (.py), Keras files (.keras, .h5, .weights.h5), SavedModel directories "
+            "and modules (package.module:attr)."
         )
-    if attr and ":" in source and _MODULE.match(target):
+    elif attr and ":" in source and _MODULE.match(target):
         return SourceRef("module", target, attr, source)
-    raise SourceError(
-        f"{source}: no such file. Give a model file (.py, .keras, .h5) or a module "
-        "as package.module:attr."
-    )
+    else:
+        raise SourceError(
+            f"{source}: no such file. Give a model file (.py, .keras, .h5, .weights.h5), a SavedModel "
+            "directory or a module as package.module:attr."
+        )
+    if attr:
+        raise SourceError(f"--object does not apply to {target} (it holds one model); drop it")
+    return SourceRef(kind, target, None, source)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import graphviz
 
 from modelscope.inputs import format_shape
+from modelscope.render.table import model_kind
 from modelscope.report import CallInfo, LayerInfo, Report
 from modelscope.view import View, display_name
 
@@ -79,7 +80,7 @@ def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None =
     else:
         title = display_name(layer) + (f" ×{layer.calls}" if layer.calls > 1 else "")
         inputs, outputs = layer.input_shapes, layer.output_shapes
-    lines = [f"<b>{_e(title)}</b>", _small(layer.cls)]
+    lines = [f"<b>{_e(title)}</b>"] + ([_small(layer.cls)] if layer.cls else [])
     if options.show_input_shapes and inputs:
         lines.append(_small("in: " + ", ".join(format_shape(s) for s in inputs)))
     if layer.calls == 0:
@@ -94,7 +95,7 @@ def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None =
 
 
 def _cluster_label(layer: LayerInfo) -> str:
-    parts = [f"<b>{_e(display_name(layer))}</b>", _e(layer.cls)]
+    parts = [f"<b>{_e(display_name(layer))}</b>"] + ([_e(layer.cls)] if layer.cls else [])
     if layer.params:
         parts.append(_e(f"{layer.params:,} params"))
     return "<" + " · ".join(parts) + ">"
@@ -194,7 +195,7 @@ class _Builder:
             name="model",  # a fixed graph id: the model name appears only in the escaped label
             graph_attr={"rankdir": o.rankdir, "fontname": FONT, "fontsize": "11", "nodesep": "0.3",
                         "ranksep": "0.35", "labelloc": "t",
-                        "label": f"<<b>{_e(r.model.name)}</b> ({_e(r.model.cls)}, {r.model.kind}) · "
+                        "label": f"<<b>{_e(r.model.name)}</b> ({_e(model_kind(r))}) · "
                                  f"{r.totals.params:,} params>"},
             node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "11",
                        "penwidth": "0.8", "margin": "0.12,0.05"},

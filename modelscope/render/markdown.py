@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from modelscope.render.fmt import count, params_line, shapes
-from modelscope.render.table import tree_prefixes
-from modelscope.report import Report
+from modelscope.render.table import model_kind, signature_lines, static_entries, tree_prefixes
+from modelscope.report import LayerInfo, Report, VariableInfo
 from modelscope.view import View, display_name
 
 _NBSP = "\u00a0"
@@ -24,23 +24,48 @@ def _lines(items: list[str]) -> str:
     return "<br>".join(_code(i) for i in items)
 
 
-def render_markdown(report: Report, depth: int | None = None) -> str:
-    view = View(report, depth)
-    layers = view.layers
-    m, t = report.model, report.totals
+def _static_rows(report: Report, view: View) -> list[list[str]]:
+    rows = []
+    for prefix, item in static_entries(report, view):
+        guide = prefix.replace(" ", _NBSP)
+        if isinstance(item, VariableInfo):
+            name = item.path.rpartition("/")[2]
+            rows.append([guide + _code(name), _code(shapes((item.shape,))), item.dtype, count(item.count)])
+        else:
+            kind = f" ({_code(item.cls)})" if item.cls else ""
+            rows.append([guide + "**" + _code(display_name(item)) + "**" + kind, "", "", count(item.params)])
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |"]
+    out.append("|" + "|".join("---:" if h in ("Params", "Calls") else "---" for h in header) + "|")
+    return out + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _layer_rows(view: View, layers: list[LayerInfo]) -> tuple[list[str], list[list[str]]]:
     show_calls = any(l.calls != 1 for l in layers)
     header = ["Layer", "Type", "Output shape", "Params"] + (["Calls"] if show_calls else [])
-    out = [f"### {_code(m.name)} ({_code(m.cls)}, {m.kind})", ""]
-    out.append("| " + " | ".join(header) + " |")
-    out.append("|" + "|".join("---:" if h in ("Params", "Calls") else "---" for h in header) + "|")
+    rows = []
     for prefix, layer in zip(tree_prefixes(layers), layers):
         guide = prefix.replace(" ", _NBSP)
         params = count(layer.params) if layer.built else "unbuilt"
         shape = _lines(shapes(layer.output_shapes).split("\n")) if layer.calls else "not called"
         row = [guide + _code(display_name(layer)), _code(layer.cls), shape, params]
-        if show_calls:
-            row.append(str(layer.calls))
-        out.append("| " + " | ".join(row) + " |")
+        rows.append(row + [str(layer.calls)] if show_calls else row)
+    return header, rows
+
+
+def render_markdown(report: Report, depth: int | None = None) -> str:
+    view = View(report, depth)
+    layers = view.layers
+    m, t = report.model, report.totals
+    what = f"{_code(m.cls)}, {m.kind}" if m.cls and not report.static else model_kind(report)
+    out = [f"### {_code(m.name)} ({what})", ""]
+    if report.static:
+        out += _table(["Layer / variable", "Shape", "Dtype", "Params"], _static_rows(report, view))
+    else:
+        out += _table(*_layer_rows(view, layers))
     out += [
         "",
         f"- **Total params:** {params_line(t.params, t.bytes)}",
@@ -51,4 +76,6 @@ def render_markdown(report: Report, depth: int | None = None) -> str:
         for item in items:
             named = f"{_code(item.name)} " if len(items) > 1 else ""
             out.append(f"- **{label}:** {named}{_code(shapes((item.shape,)))} {item.dtype}")
+    if report.signatures:
+        out.append("- **Signatures:** " + "; ".join(_code(line) for line in signature_lines(report)))
     return "\n".join(out) + "\n"

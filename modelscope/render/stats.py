@@ -117,7 +117,9 @@ def _num(x: float | None) -> str:
 
 
 def _layer_title(layer: LayerStats) -> Text:
-    text = Text(layer.path or "(model's own weights)", style="bold").append(f" ({layer.cls})", style="cyan")
+    text = Text(layer.path or "(model's own weights)", style="bold")
+    if layer.cls:
+        text.append(f" ({layer.cls})", style="cyan")
     if layer.spectral is not None:
         s = layer.spectral
         cond = "-" if s.condition_number is None else f"{s.condition_number:.4g}"
@@ -150,7 +152,7 @@ def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions(
     numeric = {3, 4, 5, 6, 7, 8}
     out = Text()
     m = stats.report.model
-    out.append(m.name, style="bold").append(f" ({m.cls}) · weight statistics\n")
+    out.append(m.name, style="bold").append(f" ({m.cls or m.kind}) · weight statistics\n")
 
     def line(cells: list[str], style: str) -> None:
         parts = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]

@@ -13,12 +13,12 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from modelscope.render.fmt import count, params_line, shapes
-from modelscope.report import LayerInfo, Report
+from modelscope.report import LayerInfo, Report, VariableInfo
 from modelscope.view import View, display_name
 
 GAP = "   "
 _NUMERIC = ("Params", "Non-train.", "Calls")
-_FLOORS = {"Layer": 16, "Connected to": 12, "Type": 10}  # narrowest a text column gets
+_FLOORS = {"Layer": 16, "Connected to": 12, "Type": 10, "Layer / variable": 16}  # narrowest a text column gets
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,13 @@ def tree_prefixes(layers: list[LayerInfo]) -> list[str]:
         guide = "└── " if last_child[layer.parent] == layer.path else "├── "
         prefixes.append("".join(reversed(parts)) + guide)
     return prefixes
+
+
+def model_kind(report: Report) -> str:
+    """``Functional, functional``; for stored-only models what the file is."""
+    m = report.model
+    what = {"weights": "weights file, no architecture", "savedmodel": "SavedModel"}.get(m.kind, m.kind)
+    return f"{m.cls}, {what}" if m.cls else what
 
 
 def columns(report: Report, view: View) -> list[str]:
@@ -159,23 +166,80 @@ def _layout(cols: list[str], rows: list[dict[str, Text]], room: int | None) -> T
     return out
 
 
+def static_entries(report: Report, view: View) -> list[tuple[str, LayerInfo | VariableInfo]]:
+    """Layers and, under each shown layer, its own variables, with tree guides: the summary of a
+    model known only from its stored variables (a weights file, a SavedModel), which ran nothing."""
+    shown = {l.path for l in view.layers}
+    own: dict[str, list[VariableInfo]] = {}
+    for v in report.variables:
+        if v.layer in shown or v.layer == "":
+            own.setdefault(v.layer, []).append(v)
+    items: list[LayerInfo | VariableInfo] = []
+    nodes: list[LayerInfo] = []
+
+    def add(layer: LayerInfo | None, path: str) -> None:
+        for v in own.get(path, []):
+            items.append(v)
+            nodes.append(LayerInfo(v.path, v.path, None, "", 0, path or None, (), (), 0, 0, 0, 0, 0))
+        for child in (l for l in view.layers if l.parent == (path or None)):
+            items.append(child)
+            nodes.append(child)
+            add(child, child.path)
+
+    add(None, "")
+    return list(zip(tree_prefixes(nodes), items))
+
+
+def _static_rows(report: Report, view: View) -> tuple[list[str], list[dict[str, Text]]]:
+    cols = ["Layer / variable", "Shape", "Dtype", "Params"]
+    if report.totals.non_trainable:
+        cols.append("Non-train.")
+    rows = []
+    for prefix, item in static_entries(report, view):
+        if isinstance(item, VariableInfo):
+            name = item.path.rpartition("/")[2]
+            rows.append({"Layer / variable": Text.assemble((prefix, "dim"), (name, "italic")),
+                         "Shape": Text(shapes((item.shape,))), "Dtype": Text(item.dtype, style="dim"),
+                         "Params": Text(count(item.count)),
+                         "Non-train.": Text("" if item.trainable else count(item.count))})  # fmt: skip
+        else:
+            label = Text.assemble((prefix, "dim"), (display_name(item), "bold"))
+            if item.cls:
+                label.append(f" ({item.cls})", style="cyan")
+            rows.append({"Layer / variable": label, "Params": Text(count(item.params), style="bold"),
+                         "Non-train.": Text(count(item.non_trainable) if item.non_trainable else "")})  # fmt: skip
+    return cols, rows
+
+
 def render_table(report: Report, options: TableOptions = TableOptions()) -> Text:
-    """A tree of every layer (down to ``options.depth``) with shapes and parameter counts."""
+    """A tree of every layer (down to ``options.depth``) with shapes and parameter counts; for a
+    model that was not run (weights file, SavedModel), a tree of layers and their variables."""
     view = View(report, options.depth)
     layers = view.layers
-    cols = columns(report, view)
-    sources = view.sources() if "Connected to" in cols else {}
-    rows = [_layer_row(view, l, p, sources) for p, l in zip(tree_prefixes(layers), layers)]
-    own = _own_weights_row(report)
-    if own:
-        rows.append(own)
-    m = report.model
+    if report.static:
+        cols, rows = _static_rows(report, view)
+    else:
+        cols = columns(report, view)
+        sources = view.sources() if "Connected to" in cols else {}
+        rows = [_layer_row(view, l, p, sources) for p, l in zip(tree_prefixes(layers), layers)]
+        own = _own_weights_row(report)
+        if own:
+            rows.append(own)
     text = Text()
-    text.append(m.name, style="bold").append(f" ({m.cls}, {m.kind})\n")
+    text.append(report.model.name, style="bold").append(f" ({model_kind(report)})\n")
     text.append_text(_layout(cols, rows, options.width))
     text.append("\n")
     text.append_text(footer(report))
     return text
+
+
+def signature_lines(report: Report) -> list[str]:
+    """``name: in (shape) dtype, ... -> out (shape) dtype``, one line per SavedModel signature."""
+
+    def side(items: tuple) -> str:
+        return ", ".join(f"{i.name} {shapes((i.shape,))} {i.dtype}" for i in items) or "(nothing)"
+
+    return [f"{s.name}: {side(s.inputs)} -> {side(s.outputs)}" for s in report.signatures]
 
 
 def footer(report: Report) -> Text:
@@ -189,6 +253,13 @@ def footer(report: Report) -> Text:
         for item in items:
             named = f"{item.name} " if len(items) > 1 else ""
             lines.append(f"{label}: ", style="bold").append(f"{named}{shapes((item.shape,))} {item.dtype}\n")
+    if report.signatures:
+        lines.append("Signatures:\n", style="bold")
+        for line in signature_lines(report):
+            lines.append(f"  {line}\n")
+    if report.model.kind == "weights":
+        lines.append("A weights file does not record which variables are trainable: all are counted as "
+                     "trainable.\n", style="dim")  # fmt: skip
     unbuilt = report.unbuilt
     if unbuilt:
         names = ", ".join(l.path for l in unbuilt)

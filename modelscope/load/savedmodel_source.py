@@ -1,0 +1,71 @@
+"""SavedModel directories: a Keras-2 one through ``tf_keras`` (the full Keras tree), any other
+read from ``saved_model.pb`` (signatures, variables, a tree from name scopes). No code stored in
+the directory runs, and nothing in it is written.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from modelscope.errors import ModelscopeWarning
+from modelscope.report import VariableInfo, build_report
+
+if TYPE_CHECKING:
+    from modelscope.api import Opened
+    from modelscope.inputs import InputSpec
+    from modelscope.load.source import LoadOptions, SourceRef
+
+
+def open_savedmodel(ref: SourceRef, spec: InputSpec, options: LoadOptions) -> Opened:
+    from modelscope.load.keras2_savedmodel import INSTALL_HINT, is_keras2_savedmodel
+
+    if is_keras2_savedmodel(ref.target):
+        if importlib.util.find_spec("tf_keras") is not None:
+            return _keras2(ref)
+        warnings.warn(f"{ref.target} was saved by Keras 2; without tf_keras only its stored variables and "
+                      f"name scopes are read. For the full Keras tree: {INSTALL_HINT}", ModelscopeWarning,
+                      stacklevel=2)  # fmt: skip
+    return _generic(ref, options)
+
+
+def _generic(ref: SourceRef, options: LoadOptions) -> Opened:
+    from modelscope.api import Opened
+    from modelscope.load.savedmodel import read_savedmodel
+
+    contents = read_savedmodel(ref.target, options.signature, ref.label)
+    report = build_report(contents.traced)
+    return Opened(report, None, lambda: checkpoint_values(ref.target, report.variables, contents.checkpoint_keys))
+
+
+def checkpoint_values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...]
+                      ) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
+    """Each variable's value, read from the SavedModel's checkpoint one tensor at a time."""
+    from modelscope._keras import import_keras
+
+    import_keras()
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(os.path.join(path, "variables", "variables"))
+    for info, key in zip(variables, keys):
+        yield info, np.asarray(reader.get_tensor(key))
+
+
+def _keras2(ref: SourceRef) -> Opened:
+    from modelscope.api import Opened
+    from modelscope.load.keras2_savedmodel import load_keras2_savedmodel
+
+    model, traced = load_keras2_savedmodel(ref.target, ref.label)
+    report = build_report(traced)
+    return Opened(report, model, lambda: _model_values(model, report.variables))
+
+
+def _model_values(model: Any, variables: tuple[VariableInfo, ...]) -> Iterator[tuple[VariableInfo, np.ndarray]]:
+    weights = list(model.weights)
+    for info, variable in zip(variables, weights):
+        yield info, np.asarray(variable.numpy())

@@ -1,0 +1,100 @@
+"""Reading a weights-only HDF5 file (``model.save_weights``) with h5py: no TensorFlow, no model.
+
+Two layouts are known. Keras 3's ``.weights.h5``: one group per layer along the attribute path
+(``fe/layers/conv2d/vars/0``; ``layers`` is a container's list and is left out of the layer
+path), its variables as datasets ``0, 1, ...`` of a ``vars`` group, unnamed. Keras 2's ``.h5``
+weights: root attribute ``layer_names``, and per layer group a ``weight_names`` attribute naming
+its datasets (``dense/kernel:0``).
+
+Only metadata is read for the report, so a file of any size summarises in milliseconds; values
+are read one dataset at a time (``weight_values``). A weights file does not record which
+variables are trainable: all count as trainable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelscope.errors import LoadError
+from modelscope.report import ModelInfo, TracedLayer, TracedModel, VariableInfo
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _keras3_variables(f: Any) -> list[tuple[str, str, str]]:
+    """(layer path, variable name, dataset path) for the Keras 3 layout."""
+    found: list[tuple[str, str, str]] = []
+
+    def visit(name: str, obj: Any) -> None:
+        parts = name.split("/")
+        if hasattr(obj, "shape") and len(parts) >= 2 and parts[-2] == "vars":
+            layer = "/".join(p for p in parts[:-2] if p != "layers")
+            found.append((layer, parts[-1], name))
+
+    f.visititems(visit)
+    return sorted(found, key=lambda item: (item[0], int(item[1]) if item[1].isdigit() else 0, item[1]))
+
+
+def _keras2_variables(f: Any) -> list[tuple[str, str, str]]:
+    """(layer path, variable name, dataset path) for the Keras 2 layout (``layer_names``)."""
+    found = []
+    for layer in (_text(n) for n in f.attrs["layer_names"]):
+        for weight in (_text(n) for n in f[layer].attrs.get("weight_names", [])):
+            found.append((layer, weight.rpartition("/")[2].removesuffix(":0"), f"{layer}/{weight}"))
+    return found
+
+
+def _open(path: str) -> Any:
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise LoadError(f"{path}: the HDF5 file is damaged or truncated ({e}). Save the weights again.") from e
+
+
+def read_weights_file(path: str, label: str | None = None) -> tuple[TracedModel, tuple[str, ...]]:
+    """The weights file as a model without data flow: layers from its groups, variables with
+    shapes and dtypes; and for each variable the dataset path holding its value."""
+    with _open(path) as f:
+        entries = _keras2_variables(f) if "layer_names" in f.attrs else _keras3_variables(f)
+        if not entries:
+            raise LoadError(f"{path}: no weights found in this HDF5 file (neither Keras 3's layers/vars "
+                            "groups nor Keras 2's layer_names).")  # fmt: skip
+        variables = tuple(
+            VariableInfo(f"{layer}/{name}" if layer else name, layer, tuple(int(d) for d in f[key].shape),
+                         np.dtype(f[key].dtype).name, True)
+            for layer, name, key in entries
+        )  # fmt: skip
+    keys = tuple(key for _, _, key in entries)
+    paths = sorted({"/".join(v.layer.split("/")[: i + 1]) for v in variables if v.layer
+                    for i in range(v.layer.count("/") + 1)})  # fmt: skip
+    layers = tuple(
+        TracedLayer(
+            path=p, name=p.rpartition("/")[2], attr=None, cls="", depth=p.count("/") + 1,
+            parent=p.rpartition("/")[0] or None, input_shapes=(), output_shapes=(), calls=0, built=True,
+            variables=tuple(i for i, v in enumerate(variables) if v.layer == p or v.layer.startswith(p + "/")),
+        )
+        for p in paths
+    )  # fmt: skip
+    name = Path(path).name
+    for suffix in (".weights.h5", ".weights.hdf5", ".h5", ".hdf5"):
+        name = name.removesuffix(suffix)
+    model = ModelInfo(name=name, cls="", kind="weights", source=label or path)
+    traced = TracedModel(model=model, inputs=(), outputs=(), layers=layers, edges=(), variables=variables,
+                         model_variables=tuple(range(len(variables))))  # fmt: skip
+    return traced, keys
+
+
+def weight_values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...]
+                  ) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
+    """Each variable's value, read from the file one dataset at a time."""
+    with _open(path) as f:
+        for info, key in zip(variables, keys):
+            yield info, np.asarray(f[key][()])
