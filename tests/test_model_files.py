@@ -149,6 +149,19 @@ def test_loading_and_stats_leave_every_file_untouched(saved: dict) -> None:
 
 
 @pytest.mark.tf
+def test_keras2_savedmodel_without_tf_keras_falls_back_with_a_warning(saved: dict, monkeypatch) -> None:
+    import importlib.util
+
+    from modelscope.errors import ModelscopeWarning
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf_keras" else real(name, *a))
+    with pytest.warns(ModelscopeWarning, match=r"saved by Keras 2.*pip install 'modelscope\[legacy\]'"):
+        report = modelscope.inspect(saved["folder"] / "hybrid_keras2")
+    assert report.model.kind == "savedmodel" and report.totals.params == 107_706
+
+
+@pytest.mark.tf
 def test_savedmodel_graph_and_signature_choice(saved: dict, cli_env: dict[str, str]) -> None:
     folder = saved["folder"]
     dot = modelscope.graph(folder / "hybrid_export", format="dot")
