@@ -5,13 +5,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelscope.errors import ModelscopeError
-from modelscope.report import Report
+
+if TYPE_CHECKING:
+    from modelscope.report import Report
 
 __all__ = ["ModelscopeError", "Report", "__version__", "graph", "inspect"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``modelscope.Report`` on first use: the pytest plugin imports this package in every pytest
+    run, and the report module's dataclasses take tens of milliseconds to build."""
+    if name == "Report":
+        from modelscope.report import Report
+
+        return Report
+    raise AttributeError(f"module 'modelscope' has no attribute {name!r}")
 
 
 def inspect(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **options: Any) -> Report:

@@ -1,0 +1,245 @@
+"""Assertions on what a model is, for tests: parameter counts, budgets, architecture snapshots.
+
+Everything but loading works on a :class:`~modelscope.report.Report`, so a saved report JSON is
+checked without TensorFlow. Layers are named by *stable paths* (:func:`stable_paths`): attribute
+names where the parent holds a layer under one (``fe/conv2d``), and Keras's automatic names
+renumbered within each parent (``dense_7`` -> ``dense_1`` when it is the parent's second Dense),
+so figures and snapshots do not depend on how many models a test session built before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from modelscope.inputs import format_shape
+from modelscope.report import LayerInfo, Report
+
+SNAPSHOT_SCHEMA = "modelscope.snapshot/1"
+_AUTO_SUFFIX = re.compile(r"_\d+$")
+
+
+class ModelscopeMismatch(AssertionError):
+    """A model that is not what the test expects; the message says how, figure by figure."""
+
+
+def snake_case(name: str) -> str:
+    """Keras's automatic layer-name prefix for a class name (``MaxPooling2D`` -> ``max_pooling2d``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def stable_paths(report: Report) -> dict[str, str]:
+    """Each layer's path -> its stable path (see the module docstring)."""
+    stable: dict[str, str] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for layer in report.layers:
+        part = layer.attr or layer.name
+        base = snake_case(layer.cls)
+        if not layer.attr and (part == base or (_AUTO_SUFFIX.sub("", part) == base and base)):
+            k = seen.get((layer.parent or "", base), 0)
+            seen[(layer.parent or "", base)] = k + 1
+            part = base if k == 0 else f"{base}_{k}"
+        parent = stable.get(layer.parent or "", "")
+        stable[layer.path] = f"{parent}/{part}" if parent else part
+    return stable
+
+
+def _layer_index(report: Report) -> dict[str, LayerInfo]:
+    """Every name a test may use for a layer: stable path, Keras path, attribute path."""
+    index: dict[str, LayerInfo] = {}
+    attr_paths: dict[str, str] = {}
+    for layer in report.layers:
+        parent = attr_paths.get(layer.parent or "", "")
+        attr_paths[layer.path] = f"{parent}/{layer.attr or layer.name}" if parent else layer.attr or layer.name
+    stable = stable_paths(report)
+    for names in (stable, {l.path: l.path for l in report.layers}, attr_paths):
+        for path, name in names.items():
+            index.setdefault(name, report.layer(path))
+    return index
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _delta(expected: int, actual: int) -> str:
+    return f"({actual - expected:+,})"
+
+
+def check_params(report: Report, *, total: int | None = None, trainable: int | None = None,
+                 non_trainable: int | None = None, layers: Mapping[str, int] | None = None,
+                 max_params: int | None = None, max_bytes: int | None = None) -> list[str]:  # fmt: skip
+    """What differs from the expected figures, one line each; empty when all agree."""
+    t = report.totals
+    problems = []
+    for label, expected, actual in (("total params", total, t.params), ("trainable params", trainable, t.trainable),
+                                    ("non-trainable params", non_trainable, t.non_trainable)):  # fmt: skip
+        if expected is not None and expected != actual:
+            problems.append(f"{label:<22} expected {_n(expected):>12}   actual {_n(actual):>12}   "
+                            f"{_delta(expected, actual)}")  # fmt: skip
+    if max_params is not None and t.params > max_params:
+        problems.append(f"params {_n(t.params)} exceed max_params={_n(max_params)} by {_n(t.params - max_params)}")
+    if max_bytes is not None and t.bytes > max_bytes:
+        problems.append(f"parameter bytes {_n(t.bytes)} exceed max_bytes={_n(max_bytes)} by {_n(t.bytes - max_bytes)}")
+    if layers:
+        index = _layer_index(report)
+        rows, missing = [], []
+        for name, expected in layers.items():
+            layer = index.get(name)
+            if layer is None:
+                missing.append(name)
+            elif layer.params != expected:
+                rows.append((name, _n(expected), _n(layer.params), _delta(expected, layer.params)))
+        if rows:
+            width = max(len("layer"), *(len(r[0]) for r in rows))
+            problems.append("layers whose parameter counts differ:")
+            problems.append(f"  {'layer':<{width}}   {'expected':>12}   {'actual':>12}")
+            problems += [f"  {r[0]:<{width}}   {r[1]:>12}   {r[2]:>12}   {r[3]}" for r in rows]
+        for name in missing:
+            known = ", ".join(stable_paths(report).values())
+            problems.append(f"no layer {name!r} in the model; its layers are: {known}")
+    if problems and not layers and any(x is not None for x in (total, trainable, non_trainable)):
+        problems.append("largest layers now: " + _largest(report))
+    return problems
+
+
+def _largest(report: Report, limit: int = 8) -> str:
+    """The layers without sublayers that hold the most parameters, for locating a change."""
+    stable = stable_paths(report)
+    parents = {l.parent for l in report.layers}
+    leaves = sorted((l for l in report.layers if l.path not in parents and l.params), key=lambda l: -l.params)
+    shown = [f"{stable[l.path]} {_n(l.params)}" for l in leaves[:limit]]
+    return " · ".join(shown) + (" · ..." if len(leaves) > limit else "") + " (pin them with layers={...})"
+
+
+def inspect_for_test(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **options: Any) -> Report:
+    """A Report as is, or one from :func:`modelscope.inspect` (TensorFlow only for live models)."""
+    if isinstance(model_or_source, Report):
+        return model_or_source
+    from modelscope.api import inspect
+
+    return inspect(model_or_source, input_shape, dtype, **options)
+
+
+def assert_params(model_or_source: Any, *, input_shape: Any = None, dtype: Any = None, total: int | None = None,
+                  trainable: int | None = None, non_trainable: int | None = None,
+                  layers: Mapping[str, int] | None = None, max_params: int | None = None,
+                  max_bytes: int | None = None, label: str | None = None, **options: Any) -> Report:  # fmt: skip
+    """Check a model's parameter counts and budgets; raise :class:`ModelscopeMismatch` saying,
+    for each figure that differs, the expected and actual values (and a table for layers).
+
+    ``model_or_source``: a Keras model, a source as the CLI takes it, or a Report. ``layers``
+    maps layer paths (stable, Keras or attribute paths: ``"fe/conv2d"``) to parameter counts.
+    ``label`` names the model in the message (default: the source given). Returns the report.
+    """
+    __tracebackhide__ = True
+    report = inspect_for_test(model_or_source, input_shape, dtype, **options)
+    problems = check_params(report, total=total, trainable=trainable, non_trainable=non_trainable, layers=layers,
+                            max_params=max_params, max_bytes=max_bytes)  # fmt: skip
+    if problems:
+        if label is None and isinstance(model_or_source, (str, os.PathLike)):
+            label = os.fspath(model_or_source)
+        raise ModelscopeMismatch(mismatch_message(report, problems, label))
+    return report
+
+
+def mismatch_message(report: Report, problems: list[str], label: str | None = None) -> str:
+    label = label or report.model.source or report.model.name
+    return f"modelscope: {label} is not what the test expects:\n" + "\n".join(f"  {p}" for p in problems)
+
+
+# -- architecture snapshots --------------------------------------------------------------------
+
+
+def snapshot_of(report: Report) -> dict[str, Any]:
+    """What a snapshot pins: classes, shapes and parameter counts by stable path, and the totals
+    (no names Keras makes up, no timings, no paths on disk)."""
+    stable = stable_paths(report)
+    t = report.totals
+
+    def shapes(items: tuple) -> list[dict[str, Any]]:
+        return [{"shape": None if i.shape is None else list(i.shape), "dtype": i.dtype} for i in items]
+
+    return {
+        "schema": SNAPSHOT_SCHEMA,
+        "model": {"class": report.model.cls, "kind": report.model.kind},
+        "inputs": shapes(report.inputs),
+        "outputs": shapes(report.outputs),
+        "totals": {"params": t.params, "trainable": t.trainable, "non_trainable": t.non_trainable},
+        "layers": [
+            {"path": stable[l.path], "class": l.cls, "params": l.params, "trainable": l.trainable,
+             "input_shapes": [None if s is None else list(s) for s in l.input_shapes],
+             "output_shapes": [None if s is None else list(s) for s in l.output_shapes]}
+            for l in report.layers
+        ],
+    }  # fmt: skip
+
+
+SNAPSHOT_KEYS = ("schema", "model", "inputs", "outputs", "totals", "layers")
+
+
+def dump_snapshot(data: Mapping[str, Any]) -> str:
+    """JSON with one top-level key per line and one layer per line (keys sorted within), so a
+    snapshot diffs well in review."""
+    head = [f"  {json.dumps(k)}: {json.dumps(data[k], sort_keys=True)}" for k in SNAPSHOT_KEYS[:-1] if k in data]
+    layers = ",\n".join("    " + json.dumps(layer, sort_keys=True) for layer in data.get("layers", []))
+    return "{\n" + ",\n".join(head) + f',\n  "layers": [\n{layers}\n  ]\n}}\n'
+
+
+def _shape_text(shapes: list[Any]) -> str:
+    return ", ".join(format_shape(None if s is None else tuple(s)) for s in shapes) or "-"
+
+
+def _totals_line(old: Mapping[str, int], new: Mapping[str, int]) -> str | None:
+    parts = []
+    split_changed = old.get("non_trainable", 0) != new.get("non_trainable", 0)
+    for key in ("params", "trainable", "non_trainable") if split_changed else ("params",):  # the split: news only
+        a, b = old.get(key, 0), new.get(key, 0)
+        if a != b:
+            pct = f", {(b - a) / a:+.2%}" if a else ""
+            parts.append(f"{key} {_n(a)} -> {_n(b)} ({b - a:+,}{pct})")
+    return "totals: " + "; ".join(parts) if parts else None
+
+
+def snapshot_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Layer-by-layer differences, ``+`` added, ``-`` removed, ``~`` changed; empty when equal."""
+    before = {l["path"]: l for l in old.get("layers", [])}
+    after = {l["path"]: l for l in new.get("layers", [])}
+    lines = []
+    width = max((len(p) for p in [*before, *after]), default=0)
+    cls = max((len(l["class"]) for l in [*before.values(), *after.values()]), default=0)
+    for path, layer in after.items():
+        was = before.get(path)
+        if was is None:
+            lines.append(f"+ {path:<{width}}  {layer['class']:<{cls}}  {_shape_text(layer['output_shapes'])}, "
+                         f"{_n(layer['params'])} params")  # fmt: skip
+            continue
+        changes = []
+        if was["class"] != layer["class"]:
+            changes.append(f"class {was['class']} -> {layer['class']}")
+        grew = layer["params"] - was["params"]
+        if grew:
+            changes.append(f"params {_n(was['params'])} -> {_n(layer['params'])} ({grew:+,})")
+        if layer["trainable"] - was["trainable"] != grew:  # said only when it is news
+            changes.append(f"trainable {_n(was['trainable'])} -> {_n(layer['trainable'])}")
+        for key, label in (("input_shapes", "input"), ("output_shapes", "output")):
+            if was.get(key) != layer.get(key):
+                changes.append(f"{label} {_shape_text(was.get(key, []))} -> {_shape_text(layer.get(key, []))}")
+        if changes:
+            lines.append(f"~ {path:<{width}}  {layer['class']:<{cls}}  " + "; ".join(changes))
+    for path, layer in before.items():
+        if path not in after:
+            lines.append(f"- {path:<{width}}  {layer['class']:<{cls}}  {_shape_text(layer['output_shapes'])}, "
+                         f"{_n(layer['params'])} params")  # fmt: skip
+    for key in ("model", "inputs", "outputs"):
+        if old.get(key) != new.get(key):
+            lines.append(f"{key}: {json.dumps(old.get(key))} -> {json.dumps(new.get(key))}")
+    totals = _totals_line(old.get("totals", {}), new.get("totals", {}))
+    if totals:
+        lines.append(totals)
+    return lines
