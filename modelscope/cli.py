@@ -107,8 +107,16 @@ def cli() -> None:
               help="Fold layers deeper than N into their parent (table and markdown).")
 @click.option("--width", type=click.IntRange(min=40), metavar="COLS",
               help="Table width when not writing to a terminal (default: as wide as needed).")
-def summary(source: str, fmt: str, output: str | None, depth: int | None, width: int | None,
-            **model: Any) -> None:
+@click.option("--columns", metavar="LIST",
+              help="Table columns, comma-separated, from: type, shape, params, nontrainable, calls, macs, memory, "
+                   "connected (Layer always shows). Default: those that say something.")
+@click.option("--no-macs", is_flag=True, help="Leave out the MACs and activation-memory columns and the compute line.")
+@click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
+              help="Add an estimate of the memory training needs at this batch size (see --optimizer).")
+@click.option("--optimizer", default="adam", show_default=True, metavar="NAME",
+              help="Optimizer for the training-memory estimate: adam, adamw, sgd, momentum, rmsprop, ...")
+def summary(source: str, fmt: str, output: str | None, depth: int | None, width: int | None, columns: str | None,
+            no_macs: bool, batch_size: int | None, optimizer: str, **model: Any) -> None:
     """Print every layer of SOURCE with its true shapes and parameter counts.
 
     SOURCE is a Python file (file.py, file.py:NAME), a module (package.module:NAME), a Keras
@@ -119,28 +127,55 @@ def summary(source: str, fmt: str, output: str | None, depth: int | None, width:
     Example:
       modelscope summary samples/hybrid_cnn.py --input-shape None,28,28,1
     """
+    chosen = _columns(columns)
+    if batch_size is not None:
+        from modelscope.memory import SLOTS
+
+        if optimizer.lower() not in SLOTS:
+            raise UsageError(f"--optimizer {optimizer}: unknown; use one of {', '.join(sorted(SLOTS))}")
     report = _report(source, model)
+    training = None
+    if batch_size is not None:
+        from modelscope.memory import training_memory
+
+        training = training_memory(report, batch_size, optimizer)
     if fmt == "json":
         text = report.to_json()
     elif fmt == "markdown":
         from modelscope.render.markdown import render_markdown
 
-        text = render_markdown(report, depth)
+        text = render_markdown(report, depth, macs=not no_macs)
     else:
         from modelscope.render.table import TableOptions, render_table
 
+        options = TableOptions(depth=depth, width=width, columns=chosen, macs=not no_macs, training=training)
         if output in (None, "-") and sys.stdout.isatty():
+            from dataclasses import replace
+
             from rich.console import Console
 
             console = Console(width=width)
-            table = render_table(report, TableOptions(depth=depth, width=console.width))
-            console.print(table, soft_wrap=True, end="")
+            console.print(render_table(report, replace(options, width=console.width)), soft_wrap=True, end="")
             return
-        text = render_table(report, TableOptions(depth=depth, width=width)).plain
+        text = render_table(report, options).plain
     write_output(text, output, protect=[source])
 
 
 SAVEDMODEL_GRAPH_DEPTH = 2
+def _columns(value: str | None) -> tuple[str, ...] | None:
+    """``--columns type,params,macs`` checked against the known names (no TensorFlow needed)."""
+    if value is None:
+        return None
+    from modelscope.render.table import COLUMN_NAMES
+
+    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in COLUMN_NAMES]
+    if unknown or not names:
+        raise UsageError(f"--columns {value}: unknown {', '.join(unknown) or '(empty)'}; choose from "
+                         f"{', '.join(COLUMN_NAMES)}")  # fmt: skip
+    return names
+
+
 _GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 
@@ -168,8 +203,10 @@ def _graph_format(fmt: str | None, output: str | None) -> str:
 @click.option("--unroll", is_flag=True,
               help="One box per call for a layer called several times (default: one box marked xN).")
 @click.option("--no-legend", is_flag=True, help="Leave out the colour legend.")
+@click.option("--macs", "show_macs", is_flag=True, help="Label each box with the layer's MACs per sample.")
 def graph(source: str, output: str | None, fmt: str | None, depth: int | None, rankdir: str,
-          show_input_shapes: bool, edge_shapes: bool, unroll: bool, no_legend: bool, **model: Any) -> None:
+          show_input_shapes: bool, edge_shapes: bool, unroll: bool, no_legend: bool, show_macs: bool,
+          **model: Any) -> None:
     """Draw SOURCE's traced data flow with Graphviz: SVG, PNG, PDF or DOT.
 
     One box per layer (a layer called N times is one box marked xN), nested layers as labelled
@@ -189,7 +226,7 @@ def graph(source: str, output: str | None, fmt: str | None, depth: int | None, r
     if depth is None and report.model.kind == "savedmodel":
         depth = SAVEDMODEL_GRAPH_DEPTH  # a recovered tree can be large; --depth shows more
     options = GraphOptions(depth=depth, rankdir=rankdir, show_input_shapes=show_input_shapes,
-                           edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll)  # fmt: skip
+                           edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll, macs=show_macs)  # fmt: skip
     data = render_graph(render_dot(report, options), kind)
     target = output or f"{report.model.name}.{kind}"
     write_output(data, target, protect=[source])

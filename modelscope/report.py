@@ -33,6 +33,16 @@ def dtype_bytes(dtype: str) -> int:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """Compute for one sample: MACs and FLOPs (see ``trace/cost.py``); None when unknown, ``note``
+    saying why (or how it was counted)."""
+
+    macs: int | None
+    flops: int | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     name: str
     cls: str
@@ -64,6 +74,10 @@ class Totals:
     non_trainable: int
     bytes: int
     trainable_bytes: int = 0
+    macs: int | None = None  # per sample, over the layers whose cost is known (None: not computed)
+    flops: int | None = None
+    activation_bytes: int | None = None  # per sample: every call's outputs of the layers without sublayers
+    uncounted: tuple[str, ...] = ()  # layers whose cost could not be determined
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,10 @@ class LayerInfo:
     bytes: int
     calls: int
     built: bool = True
+    macs: int | None = None  # this layer's calls, sublayers included; None: unknown or not computed
+    flops: int | None = None
+    activation_bytes: int | None = None  # its calls' outputs, per sample
+    cost_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,9 +205,13 @@ class Report:
     call_edges: tuple[CallEdge, ...] = ()
     signatures: tuple[SignatureInfo, ...] = ()  # SavedModels only
     _index: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _children: dict[str | None, list[LayerInfo]] = field(default_factory=dict, init=False, repr=False,
+                                                         compare=False)  # fmt: skip
 
     def __post_init__(self) -> None:
         self._index.update((layer.path, layer) for layer in self.layers)
+        for layer in self.layers:
+            self._children.setdefault(layer.parent, []).append(layer)
 
     # -- navigation ---------------------------------------------------------------------------
     def layer(self, path: str) -> LayerInfo:
@@ -201,7 +223,7 @@ class Report:
 
     def children(self, path: str | None) -> list[LayerInfo]:
         """Direct children of ``path`` (``None`` for the model's own children), in order."""
-        return [layer for layer in self.layers if layer.parent == path]
+        return list(self._children.get(path, ()))
 
     def walk(self, max_depth: int | None = None) -> Iterator[LayerInfo]:
         """Layers parents-first, in call order, down to ``max_depth``."""
@@ -235,7 +257,9 @@ class Report:
             "totals": {
                 "params": self.totals.params, "trainable": self.totals.trainable,
                 "non_trainable": self.totals.non_trainable, "bytes": self.totals.bytes,
-                "trainable_bytes": self.totals.trainable_bytes,
+                "trainable_bytes": self.totals.trainable_bytes, "macs": self.totals.macs,
+                "flops": self.totals.flops, "activation_bytes": self.totals.activation_bytes,
+                "uncounted": list(self.totals.uncounted),
             },
             "layers": [
                 {"path": l.path, "name": l.name, "attr": l.attr, "class": l.cls,
@@ -244,7 +268,8 @@ class Report:
                  "output_shapes": [_shape_out(s) for s in l.output_shapes],
                  "params": l.params, "trainable": l.trainable,
                  "non_trainable": l.non_trainable, "bytes": l.bytes,
-                 "calls": l.calls, "built": l.built}
+                 "calls": l.calls, "built": l.built, "macs": l.macs, "flops": l.flops,
+                 "activation_bytes": l.activation_bytes} | ({"cost_note": l.cost_note} if l.cost_note else {})
                 for l in self.layers
             ],
             "edges": [{"src": e.src, "dst": e.dst} | ({"ops": True} if e.ops else {}) for e in self.edges],
@@ -290,7 +315,8 @@ class Report:
                 for o in data["outputs"]
             ),
             totals=Totals(t["params"], t["trainable"], t["non_trainable"], t["bytes"],
-                          t.get("trainable_bytes", 0)),
+                          t.get("trainable_bytes", 0), t.get("macs"), t.get("flops"), t.get("activation_bytes"),
+                          tuple(t.get("uncounted", ()))),
             layers=tuple(
                 LayerInfo(
                     path=l["path"], name=l["name"], attr=l.get("attr"), cls=l["class"],
@@ -299,7 +325,8 @@ class Report:
                     output_shapes=tuple(_shape_in(s) for s in l["output_shapes"]),
                     params=l["params"], trainable=l["trainable"],
                     non_trainable=l["non_trainable"], bytes=l.get("bytes", 0),
-                    calls=l["calls"], built=l.get("built", True),
+                    calls=l["calls"], built=l.get("built", True), macs=l.get("macs"), flops=l.get("flops"),
+                    activation_bytes=l.get("activation_bytes"), cost_note=l.get("cost_note", ""),
                 )
                 for l in data["layers"]
             ),
@@ -361,6 +388,9 @@ class TracedLayer:
     calls: int
     built: bool
     variables: tuple[int, ...]
+    cost: Cost | None = None  # own cost of all calls (sublayers' added unless ``cost_covers_children``)
+    cost_covers_children: bool = False
+    activation_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -377,6 +407,7 @@ class TracedModel:
     calls: tuple[CallInfo, ...] = ()
     call_edges: tuple[CallEdge, ...] = ()
     signatures: tuple[SignatureInfo, ...] = ()
+    own_cost: Cost | None = None  # the model's own raw ops (None: costs not computed)
 
 
 def build_report(traced: TracedModel) -> Report:
@@ -393,9 +424,11 @@ def build_report(traced: TracedModel) -> Report:
     model_vars = set(traced.model_variables)
     trainable_bytes = sum(variables[i].bytes for i in model_vars if variables[i].trainable)
 
+    costs = _costs(traced)
     layers = []
     for t in traced.layers:
         params, trainable, size = count(t.variables)
+        cost = costs.get(t.path)
         layers.append(
             LayerInfo(
                 path=t.path, name=t.name, attr=t.attr, cls=t.cls,
@@ -403,14 +436,17 @@ def build_report(traced: TracedModel) -> Report:
                 input_shapes=t.input_shapes, output_shapes=t.output_shapes,
                 params=params, trainable=trainable, non_trainable=params - trainable,
                 bytes=size, calls=t.calls, built=t.built,
+                macs=cost.macs if cost else None, flops=cost.flops if cost else None,
+                activation_bytes=t.activation_bytes, cost_note=cost.note if cost else "",
             )
         )  # fmt: skip
     params, trainable, size = count(traced.model_variables)
+    totals = Totals(params, trainable, params - trainable, size, trainable_bytes, *_cost_totals(traced))
     return Report(
         model=traced.model,
         inputs=traced.inputs,
         outputs=traced.outputs,
-        totals=Totals(params, trainable, params - trainable, size, trainable_bytes),
+        totals=totals,
         layers=tuple(layers),
         edges=traced.edges,
         variables=variables,
@@ -418,3 +454,53 @@ def build_report(traced: TracedModel) -> Report:
         call_edges=traced.call_edges,
         signatures=traced.signatures,
     )
+
+
+def _costs(traced: TracedModel) -> dict[str, Cost]:
+    """Each layer's cost with its sublayers': unknown (None) when its own or a sublayer's is."""
+    children: dict[str | None, list[TracedLayer]] = {}
+    for t in traced.layers:
+        children.setdefault(t.parent, []).append(t)
+    result: dict[str, Cost] = {}
+
+    def visit(t: TracedLayer) -> Cost | None:
+        kids = [visit(c) for c in children.get(t.path, [])]
+        if t.cost is None:
+            return None
+        parts = [t.cost] + ([] if t.cost_covers_children else [k for k in kids if k is not None])
+        unknown = [p for p in parts if p.macs is None or p.flops is None]
+        if unknown:
+            note = t.cost.note if t.cost.macs is None else "a sublayer's cost is unknown"
+            cost = Cost(None, None, note)
+        else:
+            cost = Cost(sum(p.macs for p in parts), sum(p.flops for p in parts), t.cost.note)  # type: ignore[misc]
+        result[t.path] = cost
+        return cost
+
+    for top in children.get(None, []):
+        visit(top)
+    return result
+
+
+def _cost_totals(traced: TracedModel) -> tuple[int | None, int | None, int | None, tuple[str, ...]]:
+    """Totals over every layer's own cost, counted once; the layers left out for being unknown."""
+    if traced.own_cost is None:
+        return None, None, None, ()
+    parents = {t.parent for t in traced.layers}
+    covered = {t.path for t in traced.layers if t.cost_covers_children}
+
+    def inside_covered(path: str) -> bool:  # a sublayer of a layer whose formula includes it
+        parts = path.split("/")
+        return any("/".join(parts[:i]) in covered for i in range(1, len(parts)))
+
+    macs, flops, act, uncounted = 0, 0, 0, []
+    counted = [t for t in traced.layers if not inside_covered(t.path)]
+    for path, cost in [*((t.path, t.cost) for t in counted if t.cost is not None), ("", traced.own_cost)]:
+        if cost.macs is None or cost.flops is None:
+            uncounted.append(path or "(the model's own ops)")
+        else:
+            macs, flops = macs + cost.macs, flops + cost.flops
+    for t in counted:
+        if (t.path not in parents or t.path in covered) and t.activation_bytes:
+            act += t.activation_bytes
+    return macs, flops, act, tuple(uncounted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -181,7 +182,8 @@ def test_hybrid_report_equals_the_keras3_one(saved, keras_fresh) -> None:
     k2, k3 = _load(saved["hybrid"]), modelscope.inspect(CNN_Model(), (None, 28, 28, 1))
     assert _rows(k2) == _rows(k3)
     assert sorted(k2.edges, key=repr) == sorted(k3.edges, key=repr)
-    assert (k2.inputs, k2.outputs, k2.totals) == (k3.inputs, k3.outputs, k3.totals)
+    no_cost = {"macs": None, "flops": None, "activation_bytes": None}  # not computed for Keras 2 models yet
+    assert (k2.inputs, k2.outputs, k2.totals) == (k3.inputs, k3.outputs, replace(k3.totals, **no_cost))
     assert [v.path for v in k2.variables] == [v.path for v in k3.variables]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import graphviz
 
 from modelscope.inputs import format_shape
+from modelscope.render.fmt import metric
 from modelscope.render.table import model_kind
 from modelscope.report import CallInfo, LayerInfo, Report
 from modelscope.view import View, display_name
@@ -42,6 +43,7 @@ class GraphOptions:
     edge_shapes: bool = False  # label edges with the shape of the tensor they carry
     legend: bool = True
     unroll: bool = False  # one box per call for layers called several times
+    macs: bool = False  # add each layer's MACs per sample to its box
 
 
 def node_id(path: str) -> str:
@@ -91,6 +93,8 @@ def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None =
         lines.append(_small("unbuilt", 9))
     elif layer.params:
         lines.append(_small(f"{layer.params:,} params", 9))
+    if options.macs and layer.calls and (layer.macs is None or layer.macs):
+        lines.append(_small(metric(layer.macs, "MACs"), 9))
     return "<" + "<br/>".join(lines) + ">"
 
 

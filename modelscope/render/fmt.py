@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelscope.inputs import Shape, format_shape
 
-__all__ = ["count", "format_shape", "human_bytes", "params_line", "shapes"]
+__all__ = ["count", "format_shape", "human_bytes", "metric", "params_line", "shapes"]
 
 
 def human_bytes(size: float) -> str:
@@ -27,3 +27,13 @@ def params_line(n: int, size: int) -> str:
 def shapes(items: tuple[Shape | None, ...]) -> str:
     """One shape per line; ``-`` when there is none (a layer that was never called)."""
     return "\n".join(format_shape(s) for s in items) if items else "-"
+
+
+def metric(n: int | None, unit: str = "") -> str:
+    """``3.87 G``, ``156.8 M``, ``640``: decimal prefixes, 4 significant digits; ``?`` when unknown."""
+    if n is None:
+        return "?"
+    for prefix, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.4g} {prefix}{unit}".rstrip()
+    return f"{n} {unit}".rstrip()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from modelscope.render.fmt import count, params_line, shapes
-from modelscope.render.table import model_kind, signature_lines, static_entries, tree_prefixes
+from modelscope.render.fmt import count, metric, params_line, shapes
+from modelscope.render.table import compute_line, model_kind, signature_lines, static_entries, tree_prefixes
 from modelscope.report import LayerInfo, Report, VariableInfo
 from modelscope.view import View, display_name
 
@@ -39,24 +39,26 @@ def _static_rows(report: Report, view: View) -> list[list[str]]:
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |"]
-    out.append("|" + "|".join("---:" if h in ("Params", "Calls") else "---" for h in header) + "|")
+    out.append("|" + "|".join("---:" if h in ("Params", "Calls", "MACs") else "---" for h in header) + "|")
     return out + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def _layer_rows(view: View, layers: list[LayerInfo]) -> tuple[list[str], list[list[str]]]:
+def _layer_rows(view: View, layers: list[LayerInfo], macs: bool) -> tuple[list[str], list[list[str]]]:
     show_calls = any(l.calls != 1 for l in layers)
     header = ["Layer", "Type", "Output shape", "Params"] + (["Calls"] if show_calls else [])
+    header += ["MACs"] if macs else []
     rows = []
     for prefix, layer in zip(tree_prefixes(layers), layers):
         guide = prefix.replace(" ", _NBSP)
         params = count(layer.params) if layer.built else "unbuilt"
         shape = _lines(shapes(layer.output_shapes).split("\n")) if layer.calls else "not called"
         row = [guide + _code(display_name(layer)), _code(layer.cls), shape, params]
-        rows.append(row + [str(layer.calls)] if show_calls else row)
+        row += [str(layer.calls)] if show_calls else []
+        rows.append(row + ([metric(layer.macs) if layer.calls else ""] if macs else []))
     return header, rows
 
 
-def render_markdown(report: Report, depth: int | None = None) -> str:
+def render_markdown(report: Report, depth: int | None = None, macs: bool = True) -> str:
     view = View(report, depth)
     layers = view.layers
     m, t = report.model, report.totals
@@ -65,13 +67,16 @@ def render_markdown(report: Report, depth: int | None = None) -> str:
     if report.static:
         out += _table(["Layer / variable", "Shape", "Dtype", "Params"], _static_rows(report, view))
     else:
-        out += _table(*_layer_rows(view, layers))
+        out += _table(*_layer_rows(view, layers, macs and t.macs is not None))
     out += [
         "",
         f"- **Total params:** {params_line(t.params, t.bytes)}",
         f"- **Trainable params:** {params_line(t.trainable, t.trainable_bytes)}",
         f"- **Non-trainable params:** {params_line(t.non_trainable, t.bytes - t.trainable_bytes)}",
     ]
+    compute = compute_line(report) if macs else None
+    if compute:
+        out.append(f"- **Compute:** {compute}")
     for label, items in (("Input", report.inputs), ("Output", report.outputs)):
         for item in items:
             named = f"{_code(item.name)} " if len(items) > 1 else ""

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.text import Text
 
-from modelscope.render.fmt import count, params_line, shapes
+from modelscope.memory import TrainingMemory
+from modelscope.render.fmt import count, human_bytes, metric, params_line, shapes
 from modelscope.report import LayerInfo, Report, VariableInfo
 from modelscope.view import View, display_name
 
 GAP = "   "
-_NUMERIC = ("Params", "Non-train.", "Calls")
+_NUMERIC = ("Params", "Non-train.", "Calls", "MACs", "Act. memory")
+COLUMN_NAMES = {  # --columns names -> headers (Layer always shows)
+    "type": "Type", "shape": "Output shape", "params": "Params", "nontrainable": "Non-train.",
+    "calls": "Calls", "macs": "MACs", "memory": "Act. memory", "connected": "Connected to",
+}  # fmt: skip
 _FLOORS = {"Layer": 16, "Connected to": 12, "Type": 10, "Layer / variable": 16}  # narrowest a text column gets
 
 
@@ -25,6 +30,9 @@ _FLOORS = {"Layer": 16, "Connected to": 12, "Type": 10, "Layer / variable": 16} 
 class TableOptions:
     depth: int | None = None
     width: int | None = None  # room available; None: the table takes its natural width
+    columns: tuple[str, ...] | None = None  # names from COLUMN_NAMES; None: every column that says something
+    macs: bool = True  # the MACs and activation-memory columns and the compute footer
+    training: TrainingMemory | None = None  # a training-memory line in the footer
 
 
 def tree_prefixes(layers: list[LayerInfo]) -> list[str]:
@@ -52,13 +60,17 @@ def model_kind(report: Report) -> str:
     return f"{m.cls}, {what}" if m.cls else what
 
 
-def columns(report: Report, view: View) -> list[str]:
-    """The columns worth showing for this report: extra ones only where they say something."""
+def columns(report: Report, view: View, options: TableOptions = TableOptions()) -> list[str]:
+    """The columns to show: those chosen, else the ones that say something for this report."""
+    if options.columns is not None:
+        return ["Layer", *(COLUMN_NAMES[c] for c in options.columns)]
     cols = ["Layer", "Type", "Output shape", "Params"]
     if report.totals.non_trainable:
         cols.append("Non-train.")
     if any(l.calls != 1 for l in view.layers):
         cols.append("Calls")
+    if options.macs and report.totals.macs is not None:
+        cols += ["MACs", "Act. memory"]
     if not view.is_chain():
         cols.append("Connected to")
     return cols
@@ -83,8 +95,15 @@ def _layer_row(view: View, layer: LayerInfo, prefix: str, sources: dict[str, lis
         else Text(count(layer.params), style="dim" if layer.params == 0 else ""),
         "Non-train.": Text(count(layer.non_trainable) if layer.non_trainable else ""),
         "Calls": Text(str(layer.calls) if layer.calls != 1 else ""),
+        "MACs": Text(metric(layer.macs) if layer.calls else "", style="yellow" if layer.macs is None else
+                     "dim" if not layer.macs else ""),
+        "Act. memory": Text(_bytes_or_unknown(layer.activation_bytes) if layer.calls else "", style="dim"),
         "Connected to": Text(_connections(view, layer.path, sources)),
     }  # fmt: skip
+
+
+def _bytes_or_unknown(size: int | None) -> str:
+    return "?" if size is None else human_bytes(size)
 
 
 def _own_weights_row(report: Report) -> dict[str, Text] | None:
@@ -219,7 +238,7 @@ def render_table(report: Report, options: TableOptions = TableOptions()) -> Text
     if report.static:
         cols, rows = _static_rows(report, view)
     else:
-        cols = columns(report, view)
+        cols = columns(report, view, options)
         sources = view.sources() if "Connected to" in cols else {}
         rows = [_layer_row(view, l, p, sources) for p, l in zip(tree_prefixes(layers), layers)]
         own = _own_weights_row(report)
@@ -229,7 +248,7 @@ def render_table(report: Report, options: TableOptions = TableOptions()) -> Text
     text.append(report.model.name, style="bold").append(f" ({model_kind(report)})\n")
     text.append_text(_layout(cols, rows, options.width))
     text.append("\n")
-    text.append_text(footer(report))
+    text.append_text(footer(report, options.macs, options.training))
     return text
 
 
@@ -242,13 +261,39 @@ def signature_lines(report: Report) -> list[str]:
     return [f"{s.name}: {side(s.inputs)} -> {side(s.outputs)}" for s in report.signatures]
 
 
-def footer(report: Report) -> Text:
+def compute_line(report: Report) -> str | None:
+    """``1.512 M MACs / sample (3.062 M FLOPs) · activations 67.66 KB / sample``; None if not computed."""
+    t = report.totals
+    if t.macs is None:
+        return None
+    line = f"{metric(t.macs, 'MACs')} / sample ({metric(t.flops, 'FLOPs')})"
+    if t.activation_bytes is not None:
+        line += f" · activations {human_bytes(t.activation_bytes)} / sample"
+    if t.uncounted:
+        line += f" · not counted (cost unknown): {', '.join(t.uncounted)}"
+    return line
+
+
+def training_line(m: TrainingMemory) -> str:
+    """``3.26 MB = params ... + gradients ... + adam state ... + activations ...`` (see memory.py)."""
+    acts = "?" if m.activations is None else human_bytes(m.activations)
+    total = "?" if m.total is None else human_bytes(m.total)
+    return (f"{total} at batch {m.batch_size} with {m.optimizer} = params {human_bytes(m.params)} + gradients "
+            f"{human_bytes(m.gradients)} + {m.optimizer} state {human_bytes(m.optimizer_state)} + activations {acts}")
+
+
+def footer(report: Report, macs: bool = True, training: TrainingMemory | None = None) -> Text:
     t = report.totals
     lines = Text()
     lines.append("Total params: ", style="bold").append(params_line(t.params, t.bytes) + "\n")
     lines.append("Trainable params: ", style="bold").append(params_line(t.trainable, t.trainable_bytes) + "\n")
     lines.append("Non-trainable params: ", style="bold")
     lines.append(params_line(t.non_trainable, t.bytes - t.trainable_bytes) + "\n")
+    compute = compute_line(report) if macs else None
+    if compute:
+        lines.append("Compute: ", style="bold").append(compute + "\n")
+    if training is not None:
+        lines.append("Training memory: ", style="bold").append(training_line(training) + "\n")
     for label, items in (("Input", report.inputs), ("Output", report.outputs)):
         for item in items:
             named = f"{item.name} " if len(items) > 1 else ""

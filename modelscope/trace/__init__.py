@@ -12,6 +12,7 @@ from modelscope.inputs import InputArg, InputSpec, ModelInput, format_shape, res
 from modelscope.report import (
     CallEdge,
     CallInfo,
+    Cost,
     Edge,
     InputInfo,
     ModelInfo,
@@ -20,6 +21,7 @@ from modelscope.report import (
     TracedModel,
     VariableInfo,
 )
+from modelscope.trace.costing import activation_bytes, own_ops_cost, record_cost
 from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, shape_of
 from modelscope.trace.tracer import Tracer, call_arguments, functional_graph, sublayers
 
@@ -96,7 +98,7 @@ def trace_model(model: Any, spec: InputSpec, source: str | None = None) -> Trace
         outputs = Tracer(model, rec).run(keras_inputs, args, kwargs)
     except Exception as e:
         raise _trace_error(rec, e, "Running") from e
-    return _collect(model, rec, resolved, outputs, source)
+    return _collect(model, rec, resolved, outputs, source, (args, kwargs))
 
 
 def _kind(model: Any, records: list[LayerRecord]) -> str:
@@ -162,7 +164,8 @@ def _ordered(records: list[LayerRecord]) -> list[LayerRecord]:
 
 
 def _collect(
-    model: Any, rec: Recorder, resolved: list[InputArg], outputs: list[Any], source: str | None
+    model: Any, rec: Recorder, resolved: list[InputArg], outputs: list[Any], source: str | None,
+    call: tuple[tuple[Any, ...], dict[str, Any]],
 ) -> TracedModel:
     reached = list(rec.records.values())
     records = _ordered(reached + _unreached(rec))
@@ -189,14 +192,17 @@ def _collect(
     for r in records:
         parent = layer_of_path[r.parent] if r.parent else model
         own = tuple(index[id(v)] for v in getattr(r.layer, "weights", ()) if id(v) in index)
+        cost, covers = record_cost(r, functional_graph)
         layers.append(
             TracedLayer(
                 path=r.path, name=r.name, attr=_attr_name(parent, r.layer),
                 cls=type(r.layer).__name__, depth=r.depth, parent=r.parent,
                 input_shapes=r.input_shapes, output_shapes=r.output_shapes,
                 calls=r.calls, built=bool(getattr(r.layer, "built", True)), variables=own,
+                cost=cost, cost_covers_children=covers, activation_bytes=activation_bytes(r),
             )
         )  # fmt: skip
+    own_cost = Cost(0, 0) if functional_graph(model) is not None else own_ops_cost(model, *call)
 
     output_names = _output_names(model, len(outputs))
     repeated = {r.path for r in records if r.calls > 1}
@@ -226,6 +232,7 @@ def _collect(
         model_variables=tuple(range(len(weights))),
         calls=calls,
         call_edges=call_edges,
+        own_cost=own_cost,
     )  # fmt: skip
 
 

@@ -52,6 +52,7 @@ class LayerRecord:
     output_shapes: tuple[Shape | None, ...] = ()
     calls: int = 0
     call_shapes: list[tuple[tuple[Shape | None, ...], tuple[Shape | None, ...]]] = field(default_factory=list)
+    first_call: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # (args, kwargs), for costing
 
 
 @dataclass
@@ -113,10 +114,12 @@ class Recorder:
         self.output_producers = producers
 
     # -- layer calls --------------------------------------------------------------------------
-    def enter(self, layer: Any, inputs: list[Any]) -> Frame:
+    def enter(self, layer: Any, inputs: list[Any], call: tuple[tuple[Any, ...], dict[str, Any]] | None = None) -> Frame:
         record = self.records.get(id(layer))
         if record is None:
             record = self._new_record(layer)
+        if record.calls == 0:
+            record.first_call = call
         record.calls += 1
         index = record.calls - 1
         shapes = tuple(shape_of(t) for t in inputs)

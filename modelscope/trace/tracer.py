@@ -104,7 +104,7 @@ class Tracer:
 
     def _call_layer(self, layer: Any, *args: Any, **kwargs: Any) -> Any:
         inputs = call_tensors(self.tree, args, kwargs)
-        frame = self.rec.enter(layer, inputs)
+        frame = self.rec.enter(layer, inputs, (args, kwargs))
         try:
             outputs = self._compute(layer, frame, args, kwargs)
         except BaseException as e:
@@ -178,7 +178,7 @@ class Tracer:
             result = original(layer, *args, **kwargs)
             rec.finish(tensors(tree, result))
             return result
-        frame = rec.enter(layer, call_tensors(tree, args, kwargs))
+        frame = rec.enter(layer, call_tensors(tree, args, kwargs), (args, kwargs))
         try:
             result = original(layer, *args, **kwargs)
         except BaseException as e:
