@@ -235,6 +235,14 @@ class Report:
 
     # -- serialisation ------------------------------------------------------------------------
     @property
+    def bytes_by_dtype(self) -> dict[str, int]:
+        """Parameter bytes per dtype (the model's variables, each once), largest first."""
+        sizes: dict[str, int] = {}
+        for v in self.variables:
+            sizes[v.dtype] = sizes.get(v.dtype, 0) + v.bytes
+        return dict(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
     def static(self) -> bool:
         """True when nothing was run: the model is known from stored variables only."""
         return bool(self.layers or self.variables) and not any(l.calls for l in self.layers)
@@ -259,7 +267,7 @@ class Report:
                 "non_trainable": self.totals.non_trainable, "bytes": self.totals.bytes,
                 "trainable_bytes": self.totals.trainable_bytes, "macs": self.totals.macs,
                 "flops": self.totals.flops, "activation_bytes": self.totals.activation_bytes,
-                "uncounted": list(self.totals.uncounted),
+                "uncounted": list(self.totals.uncounted), "bytes_by_dtype": self.bytes_by_dtype,
             },
             "layers": [
                 {"path": l.path, "name": l.name, "attr": l.attr, "class": l.cls,

@@ -39,14 +39,16 @@ def test_dense_and_conv_by_hand(keras_fresh) -> None:
     y = L.DepthwiseConv2D(3)(y)  # 5x5x4 outputs, 9 MACs each
     y = L.SeparableConv2D(6, 3, use_bias=False)(y)  # 3x3: depthwise 9*4*9 + pointwise 9*4*6
     y = L.Dense(5)(L.Flatten()(y))  # 54 -> 5
-    r = modelscope.inspect(keras_fresh.Model(x, y))
+    t = L.Conv2DTranspose(2, 3)(x)  # each of 9x9x3 inputs meets the 3x3x2 kernel
+    r = modelscope.inspect(keras_fresh.Model(x, [y, t]))
+    assert _layer(r, "Conv2DTranspose").macs == 9 * 9 * 3 * 9 * 2
     assert _layer(r, "Conv2D").macs == 7 * 7 * 4 * 27
     assert _layer(r, "Conv2D").flops == 2 * 7 * 7 * 4 * 27 + 7 * 7 * 4 * 2  # + bias + relu
     assert _layer(r, "DepthwiseConv2D").macs == 5 * 5 * 4 * 9
     assert _layer(r, "SeparableConv2D").macs == 9 * 4 * 9 + 9 * 4 * 6
     assert _layer(r, "Dense").macs == 54 * 5
     assert _layer(r, "Flatten").macs == 0
-    assert r.totals.activation_bytes == 4 * (7 * 7 * 4 + 5 * 5 * 4 + 3 * 3 * 6 + 54 + 5)
+    assert r.totals.activation_bytes == 4 * (7 * 7 * 4 + 5 * 5 * 4 + 3 * 3 * 6 + 54 + 5 + 11 * 11 * 2)
 
 
 def test_recurrent_and_attention_layers(keras_fresh) -> None:
@@ -139,6 +141,17 @@ def test_agrees_with_tensorflow_profiler(name: str, keras_fresh) -> None:
     linear = sum(l.macs for l in ours.layers if l.cls in ("Conv2D", "DepthwiseConv2D", "Dense"))
     assert linear == _profiler_macs(keras_fresh, model, (96, 96, 3))
     assert ours.totals.macs == linear  # the rest (BN, ReLU, Add, pooling) are FLOPs, not MACs
+
+
+def test_parameter_bytes_by_dtype_under_mixed_precision(keras_fresh) -> None:
+    from modelscope.render.table import render_table
+
+    x = keras_fresh.Input((8,))
+    y = keras_fresh.layers.Dense(4, dtype="mixed_float16")(x)
+    y = keras_fresh.layers.Dense(2, dtype="float16")(y)
+    r = modelscope.inspect(keras_fresh.Model(x, y))
+    assert r.bytes_by_dtype == {"float32": (8 * 4 + 4) * 4, "float16": (4 * 2 + 2) * 2}
+    assert "Parameter bytes by dtype: float32 144.00 B, float16 20.00 B" in render_table(r).plain
 
 
 def test_summary_columns_footer_and_training_memory(keras_fresh) -> None:

@@ -289,6 +289,10 @@ def footer(report: Report, macs: bool = True, training: TrainingMemory | None = 
     lines.append("Trainable params: ", style="bold").append(params_line(t.trainable, t.trainable_bytes) + "\n")
     lines.append("Non-trainable params: ", style="bold")
     lines.append(params_line(t.non_trainable, t.bytes - t.trainable_bytes) + "\n")
+    by_dtype = report.bytes_by_dtype
+    if len(by_dtype) > 1:
+        parts = ", ".join(f"{dtype} {human_bytes(size)}" for dtype, size in by_dtype.items())
+        lines.append("Parameter bytes by dtype: ", style="bold").append(parts + "\n")
     compute = compute_line(report) if macs else None
     if compute:
         lines.append("Compute: ", style="bold").append(compute + "\n")
