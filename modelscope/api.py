@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ class Opened:
     report: Report
     model: Any | None
     values: Callable[[], Iterator[tuple[VariableInfo, np.ndarray]]]
+    stored: bool = True  # the values were saved (a model file, a checkpoint), not fresh initialisations
 
 
 def load_report(source: str, spec: InputSpec, object_name: str | None = None,
@@ -55,7 +56,8 @@ def _open_ref(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
     from modelscope.load import load
 
     loaded = load(ref, options)
-    return _open_model(loaded.model, spec, ref.label, loaded.weights_after_build)
+    opened = _open_model(loaded.model, spec, ref.label, loaded.weights_after_build)
+    return replace(opened, stored=ref.kind not in ("pyfile", "module"))
 
 
 def _open_model(model: Any, spec: InputSpec, label: str | None, weights_after_build: str | None = None) -> Opened:
@@ -161,3 +163,34 @@ def stats(
         load_weights(opened.model, weights)
     return compute_stats(opened.report, opened.values(), bins=bins, spectral_metrics=spectral,
                          thresholds=thresholds or Thresholds())  # fmt: skip
+
+
+def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_shape_a: Any = None,
+         input_shape_b: Any = None, weights_a: str | None = None, weights_b: str | None = None,
+         weights: bool = True, architecture: bool = True, unsafe: bool = False, imports: tuple[str, ...] = (),
+         signature: str | None = None) -> tuple[Any, Any]:  # fmt: skip
+    """Compare two models (sources, live models or saved report JSONs): the architecture diff and,
+    when both sides hold stored weights (model files, checkpoints, live models, or ``weights_a``/
+    ``weights_b`` loaded into models built from code), the weights diff; each None when not made.
+    Fresh initialisations of two Python sources are not compared: they differ by chance alone."""
+    from modelscope.diff import architecture_diff, weights_diff
+
+    options = LoadOptions(unsafe, tuple(imports), signature)
+    sides = []
+    for side, shape, trained in ((a, input_shape_a, weights_a), (b, input_shape_b, weights_b)):
+        spec = make_input_spec(shape if shape is not None else input_shape, dtype)
+        if isinstance(side, (str, os.PathLike)) and os.fspath(side).lower().endswith(".json"):
+            sides.append((load_report(os.fspath(side), spec, None, options), None))
+            continue
+        opened = open_source(side, spec, None, options)
+        if trained:
+            if opened.model is None:
+                raise UsageError(f"--weights for {side}: it is not a Keras model to load weights into")
+            from modelscope.trace.weights import load_weights
+
+            load_weights(opened.model, trained)
+        sides.append((opened.report, opened.values if opened.stored or trained else None))
+    (ra, va), (rb, vb) = sides
+    arch = architecture_diff(ra, rb) if architecture else None
+    moved = weights_diff(ra, rb, va(), vb()) if weights and va is not None and vb is not None else None
+    return arch, moved

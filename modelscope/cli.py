@@ -6,6 +6,7 @@ model, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import warnings
@@ -290,6 +291,68 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
     else:
         write_output(render_stats_table(result, options).plain, output, protect=[source])
     if check and result.flags:
+        sys.exit(EXIT_FAILURE)
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE", help="Input shape for both sides.")
+@click.option("--input-shape-a", "shapes_a", multiple=True, metavar="SHAPE", help="Input shape for A only.")
+@click.option("--input-shape-b", "shapes_b", multiple=True, metavar="SHAPE", help="Input shape for B only.")
+@click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE", help="Input dtype, as for summary.")
+@click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE", help="Import this code first.")
+@click.option("--unsafe", is_flag=True, help="Let .keras/.h5 files run the code they store.")
+@click.option("--signature", metavar="NAME", help="SavedModel signature (default serving_default).")
+@click.option("--weights-a", metavar="FILE", help="Trained weights (.weights.h5) to load into A first.")
+@click.option("--weights-b", metavar="FILE", help="Trained weights (.weights.h5) to load into B first.")
+@click.option("--weights-only", is_flag=True, help="Compare the weights only, not the architecture.")
+@click.option("--all", "show_all", is_flag=True, help="Show unchanged layers and variables too.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True, help="Output format (markdown: for a pull-request comment).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--check", type=click.Choice(["any", "architecture", "weights"]), default="any", show_default=True,
+              help="What makes the exit code 1: any difference, the architecture only, or the weights only.")
+@click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors.")
+def diff(a: str, b: str, input_shapes: tuple[str, ...], shapes_a: tuple[str, ...], shapes_b: tuple[str, ...],
+         dtypes: tuple[str, ...], imports: tuple[str, ...], unsafe: bool, signature: str | None,
+         weights_a: str | None, weights_b: str | None, weights_only: bool, show_all: bool, fmt: str,
+         output: str | None, check: str, traceback: bool) -> None:
+    """Compare two models or checkpoints: architecture (layers added, removed, changed; totals) and,
+    when both hold weights, how far each variable moved.
+
+    A and B are any sources summary takes, or reports saved with --format json (compared
+    without TensorFlow). Exit codes, as diff(1): 0 the same, 1 different, 2 an error.
+
+    \b
+    Example:
+      modelscope diff old_model.py new_model.py --input-shape None,28,28,1 --format markdown
+    """
+    from modelscope.api import diff as compute
+    from modelscope.inputs import make_input_spec
+    from modelscope.render.diff import diff_dict, differs, render_diff_markdown, render_diff_text
+
+    def shape(values: tuple[str, ...]) -> Any:
+        return list(values) or None
+
+    for values in (input_shapes, shapes_a, shapes_b):
+        make_input_spec(shape(values), shape(dtypes))  # malformed shapes fail before TensorFlow
+    try:
+        arch, moved = compute(a, b, shape(input_shapes), shape(dtypes), input_shape_a=shape(shapes_a),
+                              input_shape_b=shape(shapes_b), weights_a=weights_a, weights_b=weights_b,
+                              architecture=not weights_only, unsafe=unsafe,
+                              imports=imports, signature=signature)  # fmt: skip
+    except ModelscopeError as e:
+        e.exit_code = EXIT_USAGE  # diff(1): 2 is trouble, 1 means "different"
+        raise
+    if fmt == "json":
+        text = json.dumps(diff_dict(a, b, arch, moved, show_all), indent=2) + "\n"
+    elif fmt == "markdown":
+        text = render_diff_markdown(a, b, arch, moved, show_all)
+    else:
+        text = render_diff_text(a, b, arch, moved, show_all)
+    write_output(text, output, protect=[a, b])
+    if differs(arch, moved, check):
         sys.exit(EXIT_FAILURE)
 
 

@@ -117,6 +117,7 @@ class LayerInfo:
     flops: int | None = None
     activation_bytes: int | None = None  # its calls' outputs, per sample
     cost_note: str = ""
+    config: dict[str, Any] = field(default_factory=dict)  # the settings that shape it (units, filters, ...)
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ class Report:
                  "non_trainable": l.non_trainable, "bytes": l.bytes,
                  "calls": l.calls, "built": l.built, "macs": l.macs, "flops": l.flops,
                  "activation_bytes": l.activation_bytes} | ({"cost_note": l.cost_note} if l.cost_note else {})
+                | ({"config": l.config} if l.config else {})
                 for l in self.layers
             ],
             "edges": [{"src": e.src, "dst": e.dst} | ({"ops": True} if e.ops else {}) for e in self.edges],
@@ -335,6 +337,7 @@ class Report:
                     non_trainable=l["non_trainable"], bytes=l.get("bytes", 0),
                     calls=l["calls"], built=l.get("built", True), macs=l.get("macs"), flops=l.get("flops"),
                     activation_bytes=l.get("activation_bytes"), cost_note=l.get("cost_note", ""),
+                    config=dict(l.get("config", {})),
                 )
                 for l in data["layers"]
             ),
@@ -399,6 +402,7 @@ class TracedLayer:
     cost: Cost | None = None  # own cost of all calls (sublayers' added unless ``cost_covers_children``)
     cost_covers_children: bool = False
     activation_bytes: int | None = None
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -445,7 +449,7 @@ def build_report(traced: TracedModel) -> Report:
                 params=params, trainable=trainable, non_trainable=params - trainable,
                 bytes=size, calls=t.calls, built=t.built,
                 macs=cost.macs if cost else None, flops=cost.flops if cost else None,
-                activation_bytes=t.activation_bytes, cost_note=cost.note if cost else "",
+                activation_bytes=t.activation_bytes, cost_note=cost.note if cost else "", config=t.config,
             )
         )  # fmt: skip
     params, trainable, size = count(traced.model_variables)

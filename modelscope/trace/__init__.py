@@ -200,6 +200,7 @@ def _collect(
                 input_shapes=r.input_shapes, output_shapes=r.output_shapes,
                 calls=r.calls, built=bool(getattr(r.layer, "built", True)), variables=own,
                 cost=cost, cost_covers_children=covers, activation_bytes=activation_bytes(r),
+                config=layer_config(r.layer),
             )
         )  # fmt: skip
     own_cost = Cost(0, 0) if functional_graph(model) is not None else own_ops_cost(model, *call)
@@ -234,6 +235,30 @@ def _collect(
         call_edges=call_edges,
         own_cost=own_cost,
     )  # fmt: skip
+
+
+CONFIG_KEYS = ("units", "filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "depth_multiplier",
+               "activation", "use_bias", "pool_size", "rate", "num_heads", "key_dim", "value_dim", "input_dim",
+               "output_dim", "axis", "return_sequences", "target_shape", "size", "interpolation")  # fmt: skip
+
+
+def layer_config(layer: Any) -> dict[str, Any]:
+    """The settings ``diff`` compares: the keys of ``CONFIG_KEYS`` in the layer's config, as JSON."""
+    try:
+        config = layer.get_config()
+    except Exception:
+        return {}
+    out = {}
+    for key in CONFIG_KEYS:
+        value = config.get(key)
+        if isinstance(value, tuple):
+            value = list(value)
+        if value is None or isinstance(value, (str, int, float, bool, list)):
+            if key in config:
+                out[key] = value
+        elif isinstance(value, dict):  # a serialised object (a custom activation): its name
+            out[key] = str(value.get("config", {}).get("name") or value.get("class_name"))
+    return out
 
 
 def _default_name(stem: str, i: int, n: int) -> str:

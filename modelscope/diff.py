@@ -1,0 +1,201 @@
+"""What changed between two models: architecture (from two reports) and weights (from their values).
+
+Pure NumPy and reports, no TensorFlow. Layers are matched by stable path (``testing.stable_paths``:
+attribute names, Keras auto-names renumbered within each parent, so ``dense_3`` and ``dense_7``
+in the same place match), then the layers left on both sides pair up by position and class.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelscope.report import LayerInfo, Report, VariableInfo
+from modelscope.testing import stable_paths
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    path: str  # the stable path on side B (A's for a removed layer)
+    status: str  # "added" | "removed" | "changed" | "same"
+    cls: tuple[str | None, str | None]
+    params: tuple[int | None, int | None]
+    input_shapes: tuple[Any, Any]
+    output_shapes: tuple[Any, Any]
+    config: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # keys whose values differ
+
+    @property
+    def what(self) -> list[str]:
+        """The aspects that differ: class, params, shapes, config keys."""
+        out = []
+        if self.status != "changed":
+            return out
+        if self.cls[0] != self.cls[1]:
+            out.append("class")
+        if self.params[0] != self.params[1]:
+            out.append("params")
+        if self.input_shapes[0] != self.input_shapes[1]:
+            out.append("input")
+        if self.output_shapes[0] != self.output_shapes[1]:
+            out.append("output")
+        return out + sorted(self.config)
+
+
+@dataclass(frozen=True)
+class ArchitectureDiff:
+    layers: tuple[LayerChange, ...]
+    totals: dict[str, tuple[int, int]]  # params, trainable, non_trainable: (A, B)
+
+    @property
+    def changed(self) -> tuple[LayerChange, ...]:
+        return tuple(c for c in self.layers if c.status != "same")
+
+    @property
+    def equal(self) -> bool:
+        return not self.changed and all(a == b for a, b in self.totals.values())
+
+
+def _pairs(a: Report, b: Report) -> list[tuple[LayerInfo | None, LayerInfo | None]]:
+    """Layers of A and B paired: by stable path, then leftovers by position among same-class ones."""
+    sa, sb = stable_paths(a), stable_paths(b)
+    by_a = {sa[l.path]: l for l in a.layers}
+    by_b = {sb[l.path]: l for l in b.layers}
+    only_a = [l for p, l in by_a.items() if p not in by_b]
+    only_b = [l for p, l in by_b.items() if p not in by_a]
+    matched_b: dict[str, LayerInfo] = {}
+    for la in list(only_a):  # renamed in place: same parent position and class
+        lb = next((l for l in only_b if l.cls == la.cls and l.depth == la.depth), None)
+        if lb is not None:
+            only_a.remove(la)
+            only_b.remove(lb)
+            matched_b[la.path] = lb
+    pairs: list[tuple[LayerInfo | None, LayerInfo | None]] = []
+    for path, lb in by_b.items():
+        pairs.append((by_a.get(path), lb))
+    pairs = [(la, lb) for la, lb in pairs if lb not in matched_b.values()]
+    for la_path, lb in matched_b.items():
+        pairs.append((a.layer(la_path), lb))
+    pairs += [(la, None) for la in only_a]
+    return pairs
+
+
+def _own_params(report: Report, layer: LayerInfo) -> int:
+    """Parameters a layer holds itself: a container's total is its children's, already shown."""
+    return layer.params - sum(c.params for c in report.children(layer.path))
+
+
+def architecture_diff(a: Report, b: Report) -> ArchitectureDiff:
+    """Layers added, removed and changed (class, own parameters, shapes, settings), and the totals.
+    A container whose parameter count changed only through its sublayers is not listed itself."""
+    sa, sb = stable_paths(a), stable_paths(b)
+    changes = []
+    for la, lb in _pairs(a, b):
+        path = sb[lb.path] if lb else sa[la.path]  # type: ignore[union-attr]
+        config: dict[str, tuple[Any, Any]] = {}
+        if la and lb and la.config and lb.config:  # (a report saved before configs were recorded has none)
+            for key in sorted(set(la.config) | set(lb.config)):
+                if la.config.get(key) != lb.config.get(key):
+                    config[key] = (la.config.get(key), lb.config.get(key))
+        status = "added" if la is None else "removed" if lb is None else "same"
+        if status == "same" and (la.cls != lb.cls or _own_params(a, la) != _own_params(b, lb)  # type: ignore[union-attr,arg-type]
+                                 or config or la.input_shapes != lb.input_shapes  # type: ignore[union-attr]
+                                 or la.output_shapes != lb.output_shapes):  # type: ignore[union-attr]
+            status = "changed"
+        changes.append(LayerChange(
+            path, status, (la and la.cls, lb and lb.cls), (la and la.params, lb and lb.params),
+            (la and la.input_shapes, lb and lb.input_shapes), (la and la.output_shapes, lb and lb.output_shapes),
+            config,
+        ))  # fmt: skip
+    ta, tb = a.totals, b.totals
+    totals = {"params": (ta.params, tb.params), "trainable": (ta.trainable, tb.trainable),
+              "non_trainable": (ta.non_trainable, tb.non_trainable)}  # fmt: skip
+    return ArchitectureDiff(tuple(changes), totals)
+
+
+# -- weights -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariableChange:
+    path: str  # stable layer path + variable name
+    layer: str
+    shape: tuple[int, ...]
+    relative_l2: float | None  # ||B - A|| / ||A||; None when A is all zeros (see abs_l2)
+    abs_l2: float
+    max_abs: float
+    changed: float  # fraction of entries that differ
+    new_nan_inf: bool  # B has NaN/Inf where A had none
+
+
+@dataclass(frozen=True)
+class WeightsDiff:
+    variables: tuple[VariableChange, ...]
+    layers: tuple[tuple[str, float], ...]  # layer, relative L2 change over its variables; largest first
+    unmatched: tuple[str, ...] = ()  # variables only one side has, or with different shapes
+
+
+def _variable_key(report: Report) -> dict[str, str]:
+    stable = stable_paths(report)
+    keys = {}
+    for v in report.variables:
+        name = v.path[len(v.layer) + 1 :] if v.layer else v.path
+        keys[v.path] = f"{stable.get(v.layer, v.layer)}/{name}" if v.layer else name
+    return keys
+
+
+def _compare(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, int, bool]:
+    """Σ(b-a)², Σa², max|b-a|, entries changed, NaN/Inf new in b; in float64 blocks."""
+    fx, fy = x.reshape(-1), y.reshape(-1)
+    sq = base = peak = 0.0
+    changed = 0
+    new_bad = False
+    for start in range(0, fx.size, CHUNK):
+        a = fx[start : start + CHUNK].astype(np.float64)
+        b = fy[start : start + CHUNK].astype(np.float64)
+        bad_a, bad_b = ~np.isfinite(a), ~np.isfinite(b)
+        new_bad |= bool((bad_b & ~bad_a).any())
+        ok = ~(bad_a | bad_b)
+        d = b[ok] - a[ok]
+        sq += float(d @ d)
+        base += float(a[ok] @ a[ok])
+        peak = max(peak, float(np.abs(d).max())) if d.size else peak
+        changed += int(np.count_nonzero(a != b)) - int(np.count_nonzero(bad_a & bad_b & np.isnan(a) & np.isnan(b)))
+    return sq, base, peak, changed, new_bad
+
+
+def weights_diff(a: Report, b: Report, values_a: Iterable[tuple[VariableInfo, np.ndarray]],
+                 values_b: Iterable[tuple[VariableInfo, np.ndarray]]) -> WeightsDiff:  # fmt: skip
+    """Per variable and per layer, how far B's weights moved from A's. B's values are read one at a
+    time; A's are kept only for the variables B has (by key, else by position with equal shapes)."""
+    keys_a, keys_b = _variable_key(a), _variable_key(b)
+    held: dict[str, np.ndarray] = {}
+    order_a: list[str] = []
+    for info, value in values_a:
+        held[keys_a[info.path]] = value
+        order_a.append(keys_a[info.path])
+    changes, unmatched, per_layer = [], [], {}
+    for i, (info, value) in enumerate(values_b):
+        key = keys_b[info.path]
+        old = held.pop(key, None)
+        if old is None and i < len(order_a) and order_a[i] in held and held[order_a[i]].shape == value.shape:
+            old = held.pop(order_a[i])  # auto-named differently: same position, same shape
+        if old is None or old.shape != value.shape:
+            unmatched.append(key)
+            continue
+        sq, base, peak, n_changed, new_bad = _compare(old, value)
+        layer = key.rpartition("/")[0]
+        changes.append(VariableChange(key, layer, tuple(value.shape), math.sqrt(sq / base) if base else None,
+                                      math.sqrt(sq), peak, n_changed / max(value.size, 1), new_bad))  # fmt: skip
+        acc = per_layer.setdefault(layer, [0.0, 0.0])
+        acc[0], acc[1] = acc[0] + sq, acc[1] + base
+    unmatched += list(held)
+    layers = sorted(((layer, math.sqrt(s / base) if base else (math.inf if s else 0.0))
+                     for layer, (s, base) in per_layer.items()), key=lambda kv: (-kv[1], kv[0]))  # fmt: skip
+    return WeightsDiff(tuple(changes), tuple(layers), tuple(unmatched))
+
