@@ -120,3 +120,15 @@ def test_errors_exit_2(tmp_path: Path, cli_env: dict[str, str]) -> None:
     bad.write_bytes(b"")
     result = run([str(bad), str(bad)], tmp_path, cli_env)
     assert result.returncode == 2 and "the file is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_saved_reports_compare_without_tensorflow(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text((GOLDEN / "hybrid_cnn.json").read_text())
+    code = ("import sys\nfrom modelscope.cli import main\ntry:\n    main(['diff', 'a.json', 'b.json'])\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "assert 'tensorflow' not in sys.modules\n")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=cli_env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Architecture: the same (9 layers)" in result.stdout
