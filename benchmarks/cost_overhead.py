@@ -26,7 +26,8 @@ def main() -> None:
     import modelscope.trace as trace
     from modelscope.inputs import make_input_spec
     from modelscope.render.table import render_table
-    from modelscope.report import Cost, build_report
+    from modelscope.report import Cost
+    from modelscope.traced import build_report
 
     model = getattr(keras.applications, args.model)(weights=None)
     spec = make_input_spec(None, None)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from modelscope.errors import LoadError, UsageError
 from modelscope.inputs import InputSpec, make_input_spec
 from modelscope.load.source import LoadOptions
-from modelscope.report import Report, VariableInfo, build_report
+from modelscope.report import Report, VariableInfo
+from modelscope.traced import build_report
 
 if TYPE_CHECKING:
     import numpy as np

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from modelscope.report import Edge, InputInfo, ModelInfo, OutputInfo, TracedLayer, TracedModel, VariableInfo
+from modelscope.report import Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
+from modelscope.traced import TracedLayer, TracedModel
 
 
 def _layer(path: str, cls: str, out: tuple, variables: tuple[int, ...] = (), calls: int = 1, attr=None, built=True):

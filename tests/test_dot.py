@@ -13,7 +13,8 @@ import pytest
 
 from modelscope.graphviz_render import GraphvizError, render_graph
 from modelscope.render.dot import GraphOptions, render_dot
-from modelscope.report import Edge, build_report
+from modelscope.report import Edge
+from modelscope.traced import build_report
 
 from .handmade import residual_model
 

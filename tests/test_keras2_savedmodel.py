@@ -10,7 +10,8 @@ import pytest
 
 import modelscope
 from modelscope.errors import LoadError, TraceError
-from modelscope.report import Report, build_report
+from modelscope.report import Report
+from modelscope.traced import build_report
 
 pytestmark = pytest.mark.tf
 

@@ -8,7 +8,8 @@ import pytest
 
 from modelscope.render.markdown import render_markdown
 from modelscope.render.table import TableOptions, render_table
-from modelscope.report import Report, build_report
+from modelscope.report import Report
+from modelscope.traced import build_report
 from modelscope.view import View
 
 from .handmade import residual_model

@@ -11,9 +11,10 @@ import pytest
 
 from modelscope import stats
 from modelscope.render.stats import CSV_COLUMNS, render_stats_csv, render_stats_json, render_stats_table, sparkline
-from modelscope.report import VariableInfo, build_report
+from modelscope.report import VariableInfo
 from modelscope.spectral import spectral
 from modelscope.stats import CHUNK, PARALLEL_MIN, Thresholds, compute_stats, variable_stats
+from modelscope.traced import build_report
 
 from .handmade import residual_model
 

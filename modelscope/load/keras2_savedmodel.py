@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 from modelscope import report as r_
+from modelscope import traced as t_
 from modelscope.errors import LoadError
 from modelscope.trace import _attr_name, _ordered, _trace_error
 from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, shape_of
@@ -37,7 +38,7 @@ def is_keras2_savedmodel(path: str) -> bool:
     return all(os.path.isfile(os.path.join(path, f)) for f in ("saved_model.pb", "keras_metadata.pb"))
 
 
-def load_keras2_savedmodel(path: str, label: str | None = None) -> tuple[Any, r_.TracedModel]:
+def load_keras2_savedmodel(path: str, label: str | None = None) -> tuple[Any, t_.TracedModel]:
     """Load a Keras-2 SavedModel directory with ``tf_keras`` and trace one call on its saved inputs.
 
     Returns the ``tf_keras`` model (for weight values: ``model.weights`` is in the order of the
@@ -185,7 +186,7 @@ class _Trace:
         self.rec = Recorder(root=model)
         self.graph = tf.__internal__.FuncGraph("modelscope_keras2")
 
-    def run(self, source: str) -> r_.TracedModel:
+    def run(self, source: str) -> t_.TracedModel:
         tf = self.tf
         specs, names = _input_specs(self.model)
         flat = [self._placeholder(s.shape, s.dtype) for s in tf.nest.flatten(specs)]
@@ -354,7 +355,7 @@ def _collect(model: Any, rec: Recorder, inputs: list[tuple[str, Any]], outputs: 
     parents = {r.path: r.layer for r in records}
     index = {id(v): i for i, v in enumerate(model.weights)}
     layers = tuple(
-        r_.TracedLayer(r.path, r.name, _attr_name(parents[r.parent] if r.parent else model, r.layer),
+        t_.TracedLayer(r.path, r.name, _attr_name(parents[r.parent] if r.parent else model, r.layer),
                        type(r.layer).__name__, r.depth, r.parent, r.input_shapes, r.output_shapes, r.calls,
                        bool(r.layer.built), tuple(index[id(v)] for v in r.layer.weights if id(v) in index))
         for r in records
@@ -364,7 +365,7 @@ def _collect(model: Any, rec: Recorder, inputs: list[tuple[str, Any]], outputs: 
     names = names if len(names) == n else ["output" if n == 1 else f"output_{i}" for i in range(n)]
     produced = rec.output_producers + [()] * n
     repeated = {r.path for r in records if r.calls > 1}
-    return r_.TracedModel(
+    return t_.TracedModel(
         model=r_.ModelInfo(model.name, type(model).__name__, _kind(model, reached), source),
         inputs=tuple(r_.InputInfo(name, shape_of(t), dtype_of(t), tuple(rec.input_consumers.get(i, ())),
                                   tuple(rec.input_ops_consumers.get(i, ())))

@@ -19,16 +19,8 @@ from typing import Any
 
 from modelscope.errors import LoadError, SourceError, UsageError
 from modelscope.load.savedmodel_scopes import natural_key, object_paths, object_tree, proto_shape, scope_ops, scope_tree
-from modelscope.report import (
-    CallEdge,
-    Edge,
-    InputInfo,
-    ModelInfo,
-    OutputInfo,
-    SignatureInfo,
-    TracedModel,
-    VariableInfo,
-)
+from modelscope.report import CallEdge, Edge, InputInfo, ModelInfo, OutputInfo, SignatureInfo, VariableInfo
+from modelscope.traced import TracedModel
 
 _DTYPES = {"float": "float32", "double": "float64", "half": "float16"}
 _protos_cache: tuple[Any, Any] | None = None

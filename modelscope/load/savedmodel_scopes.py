@@ -31,7 +31,8 @@ from collections import deque
 from typing import Any
 
 from modelscope.inputs import Shape
-from modelscope.report import CallInfo, SignatureInfo, TracedLayer
+from modelscope.report import CallInfo, SignatureInfo
+from modelscope.traced import TracedLayer
 
 _SUFFIX = re.compile(r"_\d+$")
 

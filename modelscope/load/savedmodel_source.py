@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from modelscope.errors import ModelscopeWarning
-from modelscope.report import VariableInfo, build_report
+from modelscope.report import VariableInfo
+from modelscope.traced import build_report
 
 if TYPE_CHECKING:
     from modelscope.api import Opened

@@ -9,21 +9,11 @@ from typing import Any
 
 from modelscope.errors import TraceError
 from modelscope.inputs import InputArg, InputSpec, ModelInput, format_shape, resolve
-from modelscope.report import (
-    CallEdge,
-    CallInfo,
-    Cost,
-    Edge,
-    InputInfo,
-    ModelInfo,
-    OutputInfo,
-    TracedLayer,
-    TracedModel,
-    VariableInfo,
-)
+from modelscope.report import CallEdge, CallInfo, Cost, Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
 from modelscope.trace.costing import activation_bytes, own_ops_cost, record_cost
 from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, shape_of
 from modelscope.trace.tracer import Tracer, call_arguments, functional_graph, sublayers
+from modelscope.traced import TracedLayer, TracedModel
 
 __all__ = ["declared_inputs", "trace_model"]
 
