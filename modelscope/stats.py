@@ -16,12 +16,16 @@ import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from modelscope.health import KERNEL_OUT_AXIS, RULES, Flag, Thresholds, flags_for
 from modelscope.report import Report, VariableInfo
 from modelscope.spectral import Spectral, as_matrix, spectral
+
+__all__ = ["RULES", "Flag", "Thresholds", "compute_stats", "variable_stats"]  # flags live in health.py
+DEFAULT_THRESHOLDS = Thresholds()
 
 try:  # the compiled one-pass scan (modelscope/_scan.c); NumPy computes the same without it
     from modelscope import _scan as _native
@@ -29,37 +33,6 @@ except ImportError:  # pragma: no cover - depends on the install having a C comp
     _native = None
 
 CHUNK = 1 << 17  # elements per block: 1 MiB of float64, cache-resident
-KERNEL_OUT_AXIS = {  # layers whose "kernel" maps inputs to output channels, and the channel axis
-    "Dense": -1, "Conv1D": -1, "Conv2D": -1, "Conv3D": -1,
-    "Conv1DTranspose": -2, "Conv2DTranspose": -2, "Conv3DTranspose": -2,
-}  # fmt: skip
-RULES = {
-    "nan_inf": "the variable holds NaN or ±Inf values",
-    "all_zero": "a weight matrix (rank >= 2) whose entries are all exactly 0",
-    "dead_units": "Dense/Conv output channels whose kernel weights are all 0 (|w| <= dead)",
-    "exploding": "a weight matrix whose std exceeds `exploding` × sqrt(2 / min(fan_in, fan_out)) "
-    "(the largest usual initialisation scale), or whose max |w| exceeds `exploding` × sqrt(6 / min(fan_in, fan_out))",
-    "collapsed": "a weight matrix whose std <= `collapsed` × |mean| with a non-zero mean (all entries alike)",
-    "bn_variance": "a BatchNormalization moving_variance with a value <= 0",
-}
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    exploding: float = 10.0
-    collapsed: float = 1e-6
-    dead: float = 0.0
-
-    @classmethod
-    def parse(cls, items: Iterable[str]) -> Thresholds:
-        """From ``NAME=VALUE`` strings (``exploding=20``); unknown names raise ValueError."""
-        values: dict[str, float] = {}
-        for item in items:
-            name, sep, value = item.partition("=")
-            if not sep or name not in cls.__dataclass_fields__:
-                raise ValueError(f"{item!r}: use NAME=VALUE with NAME one of {', '.join(cls.__dataclass_fields__)}")
-            values[name] = float(value)
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -102,19 +75,12 @@ class LayerStats:
 
 
 @dataclass(frozen=True)
-class Flag:
-    path: str
-    rule: str
-    message: str
-
-
-@dataclass(frozen=True)
 class StatsReport:
     report: Report
     variables: tuple[VariableStats, ...]
     layers: tuple[LayerStats, ...]
     flags: tuple[Flag, ...]
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
     bins: int = 16
 
 
@@ -373,7 +339,7 @@ def _dead_units(kernel: np.ndarray, out_axis: int, tolerance: float) -> int:
 
 
 def variable_stats(info: VariableInfo, values: np.ndarray, layer_cls: str, bins: int = 16,
-                   thresholds: Thresholds = Thresholds()) -> tuple[VariableStats, _Acc]:  # fmt: skip
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[VariableStats, _Acc]:  # fmt: skip
     flat = values.reshape(-1)
     fast = _fast_pass(flat, bins)
     if fast is not None:
@@ -393,44 +359,6 @@ def variable_stats(info: VariableInfo, values: np.ndarray, layer_cls: str, bins:
     return VariableStats(info, acc.moments(), histogram, dead), acc
 
 
-# -- flags -------------------------------------------------------------------------------------
-
-
-def _fans(shape: tuple[int | None, ...]) -> tuple[int, int]:
-    dims = [d or 1 for d in shape]
-    if len(dims) == 2:
-        return dims[0], dims[1]
-    receptive = math.prod(dims[:-2])
-    return receptive * dims[-2], receptive * dims[-1]
-
-
-def _flags(stat: VariableStats, layer_cls: str, t: Thresholds) -> list[Flag]:
-    v, m = stat.info, stat.moments
-    flags = []
-    if m.nan or m.inf:
-        flags.append(Flag(v.path, "nan_inf", f"{m.nan} NaN and {m.inf} Inf values"))
-    matrix = len(v.shape) >= 2 and m.count > 1 and m.mean is not None
-    if matrix and m.zeros == 1.0:
-        flags.append(Flag(v.path, "all_zero", f"all {m.count:,} entries are 0"))
-    elif stat.dead_units:
-        channels = v.shape[KERNEL_OUT_AXIS[layer_cls]]
-        message = f"{stat.dead_units} of {channels} output channels have all-zero weights"
-        flags.append(Flag(v.path, "dead_units", message))
-    if matrix and m.zeros < 1.0:
-        fan = min(_fans(v.shape))
-        ref_std, ref_max = math.sqrt(2 / fan), math.sqrt(6 / fan)
-        peak = max(abs(m.min), abs(m.max))  # type: ignore[arg-type]
-        if m.std > t.exploding * ref_std or peak > t.exploding * ref_max:  # type: ignore[operator]
-            flags.append(Flag(v.path, "exploding",
-                              f"std {m.std:.4g} and max |w| {peak:.4g} against an initialisation scale of "
-                              f"{ref_std:.4g} (std) / {ref_max:.4g} (max); limit {t.exploding:g}×"))  # fmt: skip
-        if m.mean != 0 and m.std <= t.collapsed * abs(m.mean):  # type: ignore[operator]
-            flags.append(Flag(v.path, "collapsed", f"std {m.std:.3g} with mean {m.mean:.4g}: all entries alike"))
-    if layer_cls == "BatchNormalization" and v.path.endswith("/moving_variance") and m.min is not None and m.min <= 0:
-        flags.append(Flag(v.path, "bn_variance", f"moving variance down to {m.min:.4g} (must be > 0)"))
-    return flags
-
-
 # -- the whole model ---------------------------------------------------------------------------
 
 
@@ -440,7 +368,7 @@ def compute_stats(
     *,
     bins: int = 16,
     spectral_metrics: bool = True,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> StatsReport:
     """Statistics for each variable (given one at a time), per owning layer, and health flags."""
     classes = {layer.path: layer.cls for layer in report.layers}
@@ -452,7 +380,7 @@ def compute_stats(
         cls = classes.get(info.layer, report.model.cls)
         stat, acc = variable_stats(info, array, cls, bins, thresholds)
         per_var.append(stat)
-        flags += _flags(stat, cls, thresholds)
+        flags += flags_for(stat, cls, thresholds)
         by_layer.setdefault(info.layer, _Acc()).combine(acc)
         if stat.dead_units is not None:
             dead[info.layer] = stat.dead_units

@@ -23,7 +23,7 @@ from typing import Any
 from modelscope import report as r_
 from modelscope import traced as t_
 from modelscope.errors import LoadError
-from modelscope.trace import _attr_name, _ordered, _trace_error
+from modelscope.trace import attr_name, parents_first, trace_error
 from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, shape_of
 
 __all__ = ["is_keras2_savedmodel", "load_keras2_savedmodel"]
@@ -198,7 +198,7 @@ class _Trace:
                 outputs = _tensors(self.model(*tf.nest.pack_sequence_as(specs, flat), training=False))
                 self.rec.finish(outputs)
         except Exception as e:
-            raise _trace_error(self.rec, e, "Running") from e
+            raise trace_error(self.rec, e, "Running") from e
         finally:
             self.Layer.__call__ = self.original
         return _collect(self.model, self.rec, list(zip(names, flat)), outputs, source)
@@ -351,11 +351,11 @@ def _variables(model: Any, records: list[LayerRecord]) -> list[r_.VariableInfo]:
 
 def _collect(model: Any, rec: Recorder, inputs: list[tuple[str, Any]], outputs: list[Any], source: str) -> Any:
     reached = list(rec.records.values())
-    records = _ordered(reached + _unreached(rec))
+    records = parents_first(reached + _unreached(rec))
     parents = {r.path: r.layer for r in records}
     index = {id(v): i for i, v in enumerate(model.weights)}
     layers = tuple(
-        t_.TracedLayer(r.path, r.name, _attr_name(parents[r.parent] if r.parent else model, r.layer),
+        t_.TracedLayer(r.path, r.name, attr_name(parents[r.parent] if r.parent else model, r.layer),
                        type(r.layer).__name__, r.depth, r.parent, r.input_shapes, r.output_shapes, r.calls,
                        bool(r.layer.built), tuple(index[id(v)] for v in r.layer.weights if id(v) in index))
         for r in records

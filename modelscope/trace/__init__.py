@@ -15,7 +15,7 @@ from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtyp
 from modelscope.trace.tracer import Tracer, call_arguments, functional_graph, sublayers
 from modelscope.traced import TracedLayer, TracedModel
 
-__all__ = ["declared_inputs", "trace_model"]
+__all__ = ["attr_name", "declared_inputs", "parents_first", "trace_error", "trace_model"]
 
 
 def declared_inputs(model: Any) -> list[ModelInput]:
@@ -58,7 +58,7 @@ def _symbolic_inputs(model: Any, args: list[InputArg]) -> list[Any]:
     ]  # fmt: skip
 
 
-def _trace_error(rec: Recorder, error: BaseException, phase: str) -> TraceError:
+def trace_error(rec: Recorder, error: BaseException, phase: str) -> TraceError:
     failure = rec.failure
     if failure is None:
         return TraceError(f"{phase} the model failed: {clean_message(error)}")
@@ -82,12 +82,12 @@ def trace_model(model: Any, spec: InputSpec, source: str | None = None) -> Trace
         try:
             Tracer(model, warm).warm_up(args, kwargs)
         except Exception as e:
-            raise _trace_error(warm, e, "Building") from e
+            raise trace_error(warm, e, "Building") from e
     rec = Recorder(root=model)
     try:
         outputs = Tracer(model, rec).run(keras_inputs, args, kwargs)
     except Exception as e:
-        raise _trace_error(rec, e, "Running") from e
+        raise trace_error(rec, e, "Running") from e
     return _collect(model, rec, resolved, outputs, source, (args, kwargs))
 
 
@@ -103,7 +103,7 @@ def _kind(model: Any, records: list[LayerRecord]) -> str:
     return "subclassed"
 
 
-def _attr_name(parent: Any, child: Any) -> str | None:
+def attr_name(parent: Any, child: Any) -> str | None:
     """The attribute under which ``parent`` holds ``child`` (``blocks[2]`` for lists)."""
     public: list[str] = []
     private: list[str] = []
@@ -137,7 +137,7 @@ def _unreached(rec: Recorder) -> list[LayerRecord]:
     return extra
 
 
-def _ordered(records: list[LayerRecord]) -> list[LayerRecord]:
+def parents_first(records: list[LayerRecord]) -> list[LayerRecord]:
     """Parents before children, siblings in call order (unreached ones last)."""
     by_parent: dict[str | None, list[LayerRecord]] = {}
     for r in records:
@@ -158,7 +158,7 @@ def _collect(
     call: tuple[tuple[Any, ...], dict[str, Any]],
 ) -> TracedModel:
     reached = list(rec.records.values())
-    records = _ordered(reached + _unreached(rec))
+    records = parents_first(reached + _unreached(rec))
     layer_of_path = {r.path: r.layer for r in records}
 
     # Variables: every model weight once, owned by the deepest layer that created it.
@@ -185,7 +185,7 @@ def _collect(
         cost, covers = record_cost(r, functional_graph)
         layers.append(
             TracedLayer(
-                path=r.path, name=r.name, attr=_attr_name(parent, r.layer),
+                path=r.path, name=r.name, attr=attr_name(parent, r.layer),
                 cls=type(r.layer).__name__, depth=r.depth, parent=r.parent,
                 input_shapes=r.input_shapes, output_shapes=r.output_shapes,
                 calls=r.calls, built=bool(getattr(r.layer, "built", True)), variables=own,
