@@ -36,11 +36,15 @@ def load_report(source: str, spec: InputSpec, object_name: str | None = None,
 
     ref = parse_source(source, object_name)
     if ref.kind == "report":
-        try:
-            return Report.from_json(Path(ref.target).read_text(encoding="utf-8"))
-        except (ValueError, KeyError, TypeError) as e:
-            raise LoadError(f"{source}: not a modelscope report JSON ({e})") from e
+        return _read_report(ref)
     return _open_ref(ref, spec, options or LoadOptions()).report
+
+
+def _read_report(ref: Any) -> Report:
+    try:
+        return Report.from_json(Path(ref.target).read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError) as e:
+        raise LoadError(f"{ref.label}: not a modelscope report JSON ({e})") from e
 
 
 def _open_ref(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
@@ -175,15 +179,20 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     ``weights_b`` loaded into models built from code), the weights diff; each None when not made.
     Fresh initialisations of two Python sources are not compared: they differ by chance alone."""
     from modelscope.diff import architecture_diff, weights_diff
+    from modelscope.load.source import parse_source
 
     options = LoadOptions(unsafe, tuple(imports), signature)
     sides = []
     for side, shape, trained in ((a, input_shape_a, weights_a), (b, input_shape_b, weights_b)):
         spec = make_input_spec(shape if shape is not None else input_shape, dtype)
-        if isinstance(side, (str, os.PathLike)) and os.fspath(side).lower().endswith(".json"):
-            sides.append((load_report(os.fspath(side), spec, None, options), None))
-            continue
-        opened = open_source(side, spec, None, options)
+        if isinstance(side, (str, os.PathLike)):
+            ref = parse_source(os.fspath(side))  # once: it syntax-checks a .py source
+            if ref.kind == "report":
+                sides.append((_read_report(ref), None))
+                continue
+            opened = _open_ref(ref, spec, options)
+        else:
+            opened = open_source(side, spec)
         if trained:
             if opened.model is None:
                 raise UsageError(f"--weights for {side}: it is not a Keras model to load weights into")

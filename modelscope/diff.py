@@ -62,27 +62,21 @@ class ArchitectureDiff:
 
 
 def _pairs(a: Report, b: Report) -> list[tuple[LayerInfo | None, LayerInfo | None]]:
-    """Layers of A and B paired: by stable path, then leftovers by position among same-class ones."""
+    """Layers of A and B paired, in B's order: by stable path, else (renamed in place) with the first
+    unpaired A layer of the same class at the same depth; A's leftovers last, as removed."""
     sa, sb = stable_paths(a), stable_paths(b)
     by_a = {sa[l.path]: l for l in a.layers}
-    by_b = {sb[l.path]: l for l in b.layers}
-    only_a = [l for p, l in by_a.items() if p not in by_b]
-    only_b = [l for p, l in by_b.items() if p not in by_a]
-    matched_b: dict[str, LayerInfo] = {}
-    for la in list(only_a):  # renamed in place: same parent position and class
-        lb = next((l for l in only_b if l.cls == la.cls and l.depth == la.depth), None)
-        if lb is not None:
-            only_a.remove(la)
-            only_b.remove(lb)
-            matched_b[la.path] = lb
+    in_b = {sb[l.path] for l in b.layers}
+    spare = [l for p, l in by_a.items() if p not in in_b]
     pairs: list[tuple[LayerInfo | None, LayerInfo | None]] = []
-    for path, lb in by_b.items():
-        pairs.append((by_a.get(path), lb))
-    pairs = [(la, lb) for la, lb in pairs if lb not in matched_b.values()]
-    for la_path, lb in matched_b.items():
-        pairs.append((a.layer(la_path), lb))
-    pairs += [(la, None) for la in only_a]
-    return pairs
+    for lb in b.layers:
+        la = by_a.get(sb[lb.path])
+        if la is None:
+            la = next((l for l in spare if l.cls == lb.cls and l.depth == lb.depth), None)
+            if la is not None:
+                spare.remove(la)
+        pairs.append((la, lb))
+    return pairs + [(la, None) for la in spare]
 
 
 def _own_params(report: Report, layer: LayerInfo) -> int:

@@ -55,7 +55,8 @@ def _report(state: State, model_or_source: Any, input_shape: Any, dtype: Any, op
     if not isinstance(model_or_source, (str, os.PathLike)):
         return inspect_for_test(model_or_source, input_shape, dtype, **options)
     path = os.fspath(model_or_source)
-    stamp = os.stat(path.split(":")[0]).st_mtime_ns if os.path.exists(path.split(":")[0]) else None
+    file = path.split(":")[0]  # "model.py:build_model" names a file too
+    stamp = os.stat(file).st_mtime_ns if os.path.exists(file) else None
     key = (os.path.abspath(path), stamp, repr(input_shape), repr(dtype), repr(sorted(options.items())))
     if key not in state.cache:
         state.cache[key] = inspect_for_test(path, input_shape, dtype, **options)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from modelscope.inputs import format_shape
+from modelscope.render.fmt import count, inline_shapes
 from modelscope.report import LayerInfo, Report
 
 SNAPSHOT_SCHEMA = "modelscope.snapshot/1"
@@ -63,10 +63,6 @@ def _layer_index(report: Report) -> dict[str, LayerInfo]:
     return index
 
 
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
 def _delta(expected: int, actual: int) -> str:
     return f"({actual - expected:+,})"
 
@@ -80,12 +76,12 @@ def check_params(report: Report, *, total: int | None = None, trainable: int | N
     for label, expected, actual in (("total params", total, t.params), ("trainable params", trainable, t.trainable),
                                     ("non-trainable params", non_trainable, t.non_trainable)):  # fmt: skip
         if expected is not None and expected != actual:
-            problems.append(f"{label:<22} expected {_n(expected):>12}   actual {_n(actual):>12}   "
+            problems.append(f"{label:<22} expected {count(expected):>12}   actual {count(actual):>12}   "
                             f"{_delta(expected, actual)}")  # fmt: skip
-    if max_params is not None and t.params > max_params:
-        problems.append(f"params {_n(t.params)} exceed max_params={_n(max_params)} by {_n(t.params - max_params)}")
-    if max_bytes is not None and t.bytes > max_bytes:
-        problems.append(f"parameter bytes {_n(t.bytes)} exceed max_bytes={_n(max_bytes)} by {_n(t.bytes - max_bytes)}")
+    for label, option, limit, actual in (("params", "max_params", max_params, t.params),
+                                         ("parameter bytes", "max_bytes", max_bytes, t.bytes)):  # fmt: skip
+        if limit is not None and actual > limit:
+            problems.append(f"{label} {count(actual)} exceed {option}={count(limit)} by {count(actual - limit)}")
     if layers:
         index = _layer_index(report)
         rows, missing = [], []
@@ -94,7 +90,7 @@ def check_params(report: Report, *, total: int | None = None, trainable: int | N
             if layer is None:
                 missing.append(name)
             elif layer.params != expected:
-                rows.append((name, _n(expected), _n(layer.params), _delta(expected, layer.params)))
+                rows.append((name, count(expected), count(layer.params), _delta(expected, layer.params)))
         if rows:
             width = max(len("layer"), *(len(r[0]) for r in rows))
             problems.append("layers whose parameter counts differ:")
@@ -113,7 +109,7 @@ def _largest(report: Report, limit: int = 8) -> str:
     stable = stable_paths(report)
     parents = {l.parent for l in report.layers}
     leaves = sorted((l for l in report.layers if l.path not in parents and l.params), key=lambda l: -l.params)
-    shown = [f"{stable[l.path]} {_n(l.params)}" for l in leaves[:limit]]
+    shown = [f"{stable[l.path]} {count(l.params)}" for l in leaves[:limit]]
     return " · ".join(shown) + (" · ..." if len(leaves) > limit else "") + " (pin them with layers={...})"
 
 
@@ -191,10 +187,6 @@ def dump_snapshot(data: Mapping[str, Any]) -> str:
     return "{\n" + ",\n".join(head) + f',\n  "layers": [\n{layers}\n  ]\n}}\n'
 
 
-def _shape_text(shapes: list[Any]) -> str:
-    return ", ".join(format_shape(None if s is None else tuple(s)) for s in shapes) or "-"
-
-
 def _totals_line(old: Mapping[str, int], new: Mapping[str, int]) -> str | None:
     parts = []
     split_changed = old.get("non_trainable", 0) != new.get("non_trainable", 0)
@@ -202,7 +194,7 @@ def _totals_line(old: Mapping[str, int], new: Mapping[str, int]) -> str | None:
         a, b = old.get(key, 0), new.get(key, 0)
         if a != b:
             pct = f", {(b - a) / a:+.2%}" if a else ""
-            parts.append(f"{key} {_n(a)} -> {_n(b)} ({b - a:+,}{pct})")
+            parts.append(f"{key} {count(a)} -> {count(b)} ({b - a:+,}{pct})")
     return "totals: " + "; ".join(parts) if parts else None
 
 
@@ -216,26 +208,26 @@ def snapshot_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     for path, layer in after.items():
         was = before.get(path)
         if was is None:
-            lines.append(f"+ {path:<{width}}  {layer['class']:<{cls}}  {_shape_text(layer['output_shapes'])}, "
-                         f"{_n(layer['params'])} params")  # fmt: skip
+            lines.append(f"+ {path:<{width}}  {layer['class']:<{cls}}  {inline_shapes(layer['output_shapes'])}, "
+                         f"{count(layer['params'])} params")  # fmt: skip
             continue
         changes = []
         if was["class"] != layer["class"]:
             changes.append(f"class {was['class']} -> {layer['class']}")
         grew = layer["params"] - was["params"]
         if grew:
-            changes.append(f"params {_n(was['params'])} -> {_n(layer['params'])} ({grew:+,})")
+            changes.append(f"params {count(was['params'])} -> {count(layer['params'])} ({grew:+,})")
         if layer["trainable"] - was["trainable"] != grew:  # said only when it is news
-            changes.append(f"trainable {_n(was['trainable'])} -> {_n(layer['trainable'])}")
+            changes.append(f"trainable {count(was['trainable'])} -> {count(layer['trainable'])}")
         for key, label in (("input_shapes", "input"), ("output_shapes", "output")):
             if was.get(key) != layer.get(key):
-                changes.append(f"{label} {_shape_text(was.get(key, []))} -> {_shape_text(layer.get(key, []))}")
+                changes.append(f"{label} {inline_shapes(was.get(key, []))} -> {inline_shapes(layer.get(key, []))}")
         if changes:
             lines.append(f"~ {path:<{width}}  {layer['class']:<{cls}}  " + "; ".join(changes))
     for path, layer in before.items():
         if path not in after:
-            lines.append(f"- {path:<{width}}  {layer['class']:<{cls}}  {_shape_text(layer['output_shapes'])}, "
-                         f"{_n(layer['params'])} params")  # fmt: skip
+            lines.append(f"- {path:<{width}}  {layer['class']:<{cls}}  {inline_shapes(layer['output_shapes'])}, "
+                         f"{count(layer['params'])} params")  # fmt: skip
     for key in ("model", "inputs", "outputs"):
         if old.get(key) != new.get(key):
             lines.append(f"{key}: {json.dumps(old.get(key))} -> {json.dumps(new.get(key))}")

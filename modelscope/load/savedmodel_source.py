@@ -9,7 +9,7 @@ import importlib.util
 import os
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -60,13 +60,8 @@ def checkpoint_values(path: str, variables: tuple[VariableInfo, ...], keys: tupl
 def _keras2(ref: SourceRef) -> Opened:
     from modelscope.api import Opened
     from modelscope.load.keras2_savedmodel import load_keras2_savedmodel
+    from modelscope.trace.weights import variable_values
 
     model, traced = load_keras2_savedmodel(ref.target, ref.label)
     report = build_report(traced)
-    return Opened(report, model, lambda: _model_values(model, report.variables))
-
-
-def _model_values(model: Any, variables: tuple[VariableInfo, ...]) -> Iterator[tuple[VariableInfo, np.ndarray]]:
-    weights = list(model.weights)
-    for info, variable in zip(variables, weights):
-        yield info, np.asarray(variable.numpy())
+    return Opened(report, model, lambda: variable_values(model, report))

@@ -6,14 +6,10 @@ import json
 from typing import Any
 
 from modelscope.diff import ArchitectureDiff, LayerChange, WeightsDiff
-from modelscope.inputs import format_shape
+from modelscope.render.fmt import inline_shapes
 
 SCHEMA = "modelscope.diff/1"
 _MARK = {"added": "+", "removed": "-", "changed": "~", "same": "="}
-
-
-def _shapes(shapes: Any) -> str:
-    return ", ".join(format_shape(s) for s in shapes) if shapes else "-"
 
 
 def _n(value: int | None) -> str:
@@ -23,9 +19,9 @@ def _n(value: int | None) -> str:
 def describe(c: LayerChange) -> str:
     """``params 100,416 -> 101,985 (+1,569); output (None, 64) -> (None, 65); units 64 -> 65``."""
     if c.status == "added":
-        return f"{_shapes(c.output_shapes[1])}, {_n(c.params[1])} params"
+        return f"{inline_shapes(c.output_shapes[1])}, {_n(c.params[1])} params"
     if c.status == "removed":
-        return f"{_shapes(c.output_shapes[0])}, {_n(c.params[0])} params"
+        return f"{inline_shapes(c.output_shapes[0])}, {_n(c.params[0])} params"
     parts = []
     if c.cls[0] != c.cls[1]:
         parts.append(f"class {c.cls[0]} -> {c.cls[1]}")
@@ -35,7 +31,7 @@ def describe(c: LayerChange) -> str:
     for i, label in ((0, "input"), (1, "output")):
         shapes = (c.input_shapes, c.output_shapes)[i]
         if shapes[0] != shapes[1]:
-            parts.append(f"{label} {_shapes(shapes[0])} -> {_shapes(shapes[1])}")
+            parts.append(f"{label} {inline_shapes(shapes[0])} -> {inline_shapes(shapes[1])}")
     parts += [f"{key} {json.dumps(old)} -> {json.dumps(new)}" for key, (old, new) in c.config.items()]
     return "; ".join(parts) or "unchanged"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelscope.inputs import Shape, format_shape
 
-__all__ = ["count", "format_shape", "human_bytes", "metric", "params_line", "shapes"]
+__all__ = ["count", "format_shape", "human_bytes", "inline_shapes", "metric", "params_line", "shapes"]
 
 
 def human_bytes(size: float) -> str:
@@ -22,6 +24,11 @@ def count(n: int) -> str:
 
 def params_line(n: int, size: int) -> str:
     return f"{n:,} ({human_bytes(size)})"
+
+
+def inline_shapes(items: Any) -> str:
+    """``(None, 64), (None, 10)`` on one line (lists, as in JSON, count as shapes); ``-`` for none."""
+    return ", ".join(format_shape(None if s is None else tuple(s)) for s in items) if items else "-"
 
 
 def shapes(items: tuple[Shape | None, ...]) -> str:
