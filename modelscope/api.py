@@ -100,6 +100,7 @@ def inspect(
     unsafe: bool = False,
     imports: tuple[str, ...] = (),
     signature: str | None = None,
+    method: str | None = None,
 ) -> Report:
     """Build and trace a model, returning its :class:`~modelscope.report.Report`.
 
@@ -108,9 +109,10 @@ def inspect(
     ``model.weights.h5``, a SavedModel directory, a saved report ``.json``.
     ``input_shape`` is a shape (``(None, 28, 28, 1)`` or ``"None,28,28,1"``), a list of
     shapes, or a dict name -> shape; ``dtype`` likewise. ``unsafe``, ``imports`` and
-    ``signature`` are the CLI's ``--unsafe``, ``--import`` and ``--signature``.
+    ``signature`` are the CLI's ``--unsafe``, ``--import`` and ``--signature``; ``method``
+    traces that method instead of ``call`` (``--method``).
     """
-    spec = make_input_spec(input_shape, dtype)
+    spec = make_input_spec(input_shape, dtype, method)
     options = LoadOptions(unsafe, tuple(imports), signature)
     if isinstance(model_or_source, (str, os.PathLike)):
         return load_report(os.fspath(model_or_source), spec, object, options)
@@ -129,7 +131,7 @@ def graph(
     """The model's graph: SVG or DOT text, PNG or PDF bytes. Options as the CLI's ``graph``."""
     from modelscope.graphviz_render import render_graph
 
-    load = {k: options.pop(k) for k in ("unsafe", "imports", "signature") if k in options}
+    load = {k: options.pop(k) for k in ("unsafe", "imports", "signature", "method") if k in options}
     report = model_or_source if isinstance(model_or_source, Report) else inspect(
         model_or_source, input_shape, dtype, object=object, **load
     )
@@ -150,6 +152,7 @@ def stats(
     unsafe: bool = False,
     imports: tuple[str, ...] = (),
     signature: str | None = None,
+    method: str | None = None,
 ) -> Any:
     """Weight statistics and health flags (a :class:`modelscope.stats.StatsReport`).
 
@@ -157,7 +160,7 @@ def stats(
     """
     from modelscope.stats import Thresholds, compute_stats
 
-    spec = make_input_spec(input_shape, dtype)
+    spec = make_input_spec(input_shape, dtype, method)
     opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature))
     if weights:
         if opened.model is None:

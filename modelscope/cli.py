@@ -37,6 +37,9 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
                      help="Input dtype (default float32), e.g. int32 for token ids. Repeat per "
                           "input in the same order, or NAME=DTYPE."),
+        click.option("--method", metavar="NAME",
+                     help="Trace this method of the model instead of call() (e.g. encode, for a VAE "
+                          "without call())."),
         click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE",
                      help="Import this code first (repeatable): the custom layers a .keras/.h5 file needs."),
         click.option("--unsafe", is_flag=True,
@@ -77,7 +80,8 @@ def _report(source: str, model: dict[str, Any]) -> Any:
     from modelscope.api import load_report
     from modelscope.inputs import make_input_spec
 
-    spec = make_input_spec(list(model["input_shapes"]) or None, list(model["dtypes"]) or None)  # before TF
+    spec = make_input_spec(list(model["input_shapes"]) or None, list(model["dtypes"]) or None,
+                           model["method"])  # before TF
     return load_report(source, spec, model["object_name"], _load_options(model))
 
 
@@ -272,11 +276,11 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
     from modelscope.inputs import make_input_spec
 
     shapes, dtypes = list(model["input_shapes"]) or None, list(model["dtypes"]) or None
-    make_input_spec(shapes, dtypes)  # bad shapes fail before TensorFlow
+    make_input_spec(shapes, dtypes, model["method"])  # bad shapes fail before TensorFlow
     load = _load_options(model)
     result = compute(source, shapes, dtypes, object=model["object_name"], weights=weights, bins=bins,
                      spectral=not no_spectral, thresholds=limits, unsafe=load.unsafe, imports=load.imports,
-                     signature=load.signature)  # fmt: skip
+                     signature=load.signature, method=model["method"])  # fmt: skip
     from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table
 
     options = StatsOptions(filter=pattern, sort=sort)

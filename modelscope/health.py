@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,19 @@ RULES = {
     "collapsed": "a weight matrix whose std <= `collapsed` × |mean| with a non-zero mean (all entries alike)",
     "bn_variance": "a BatchNormalization moving_variance with a value <= 0",
 }
+
+
+# Variables whose usual initialisation is a constant, recognised by their role (the last part of
+# their name), whatever their rank: attention biases of shape (heads, head_dim) start at zero.
+_STARTS_CONSTANT = re.compile(
+    r"(?:^|[/_.])(?:bias|biases|beta|offset|shift|center|moving_mean|mean"  # zeros
+    r"|gamma|scale|moving_variance|variance)(?::\d+)?$"  # ones
+)
+
+
+def starts_constant(path: str) -> bool:
+    """Whether a variable is one that a fresh model holds as a constant (zeros or ones)."""
+    return bool(_STARTS_CONSTANT.search(path.rsplit("/", 1)[-1]))
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,8 @@ def flags_for(stat: VariableStats, layer_cls: str, t: Thresholds) -> list[Flag]:
     flags = []
     if m.nan or m.inf:
         flags.append(Flag(v.path, "nan_inf", f"{m.nan} NaN and {m.inf} Inf values"))
-    matrix = len(v.shape) >= 2 and m.count > 1 and m.mean is not None
+    # a weight matrix: a kernel or an embedding, not a bias or a scale that happens to have rank 2
+    matrix = len(v.shape) >= 2 and m.count > 1 and m.mean is not None and not starts_constant(v.path)
     if matrix and m.zeros == 1.0:
         flags.append(Flag(v.path, "all_zero", f"all {m.count:,} entries are 0"))
     elif stat.dead_units:

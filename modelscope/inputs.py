@@ -52,11 +52,11 @@ def parse_shape(text: str) -> Shape:
     for part in parts:
         if part.lower() in _UNKNOWN:
             dims.append(None)
-        elif part.isdigit() and int(part) > 0:
+        elif re.fullmatch(r"[0-9]{1,12}", part):  # 0 too: a zero-length axis (an empty prompt list) is a valid size
             dims.append(int(part))
         else:
             raise InputSpecError(
-                f"--input-shape {text!r}: {part!r} is not a dimension. Write positive integers "
+                f"--input-shape {text!r}: {part!r} is not a dimension. Write sizes (0 or more) "
                 "and None (or ?) separated by commas, e.g. --input-shape None,28,28,1"
             )
     return tuple(dims)
@@ -89,8 +89,8 @@ def _shape_from_value(value: object) -> Shape:
         return parse_shape(value)
     if isinstance(value, Sequence) and all(_is_dim(d) for d in value):
         dims = tuple(value)  # type: ignore[arg-type]
-        if any(d is not None and d <= 0 for d in dims):
-            raise InputSpecError(f"input shape {dims}: dimensions must be positive or None")
+        if any(d is not None and d < 0 for d in dims):
+            raise InputSpecError(f"input shape {dims}: dimensions must be sizes (0 or more) or None")
         return dims  # type: ignore[return-value]
     raise InputSpecError(
         f"input shape {value!r} is not a shape; give a tuple such as (None, 28, 28, 1)"
@@ -138,14 +138,17 @@ class InputSpec:
     args: tuple[InputArg, ...] = ()
     dtypes_by_name: tuple[tuple[str, str], ...] = ()
     default_dtype: str | None = None
+    method: str | None = None  # trace this method of the model instead of ``call`` (``--method``)
 
     @property
     def named(self) -> bool:
         return any(a.name for a in self.args)
 
 
-def make_input_spec(input_shape: object = None, dtype: object = None) -> InputSpec:
+def make_input_spec(input_shape: object = None, dtype: object = None, method: str | None = None) -> InputSpec:
     """Build an :class:`InputSpec` from CLI strings or Python values (tuple, list, dict)."""
+    if method is not None and not re.fullmatch(r"[A-Za-z_]\w*", method):
+        raise InputSpecError(f"--method {method!r}: give the name of a method of the model, e.g. --method encode")
     shapes = _shape_entries(input_shape)
     names = [n for n, _ in shapes if n]
     if names and len(names) != len(shapes):
@@ -172,7 +175,7 @@ def make_input_spec(input_shape: object = None, dtype: object = None) -> InputSp
         if chosen is None and positional and default is None:
             chosen = positional[i]
         args.append(InputArg(shape=shape, name=name, dtype=chosen or default))
-    return InputSpec(tuple(args), tuple(sorted(by_name.items())), default)
+    return InputSpec(tuple(args), tuple(sorted(by_name.items())), default, method)
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,7 @@ class Report:
     calls: tuple[CallInfo, ...] = ()  # every call of the layers called more than once
     call_edges: tuple[CallEdge, ...] = ()
     signatures: tuple[SignatureInfo, ...] = ()  # SavedModels only
+    warnings: tuple[str, ...] = ()  # what could not be determined (shown as unknown) or how it was traced
     _index: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
     _children: dict[str | None, list[LayerInfo]] = field(default_factory=dict, init=False, repr=False,
                                                          compare=False)  # fmt: skip
@@ -299,7 +300,8 @@ class Report:
                 | ({"ops": True} if e.ops else {})
                 for e in self.call_edges
             ],
-        } | ({"signatures": [_signature_out(s) for s in self.signatures]} if self.signatures else {})  # fmt: skip
+        } | ({"signatures": [_signature_out(s) for s in self.signatures]} if self.signatures else {}) | (
+            {"warnings": list(self.warnings)} if self.warnings else {})  # fmt: skip
 
     def to_json(self, indent: int | None = 2) -> str:
         """JSON text; shapes stay on one line (``[null, 28, 28, 1]``) so diffs stay readable."""
@@ -356,6 +358,7 @@ class Report:
                 for e in data.get("call_edges", ())
             ),
             signatures=tuple(_signature_in(s) for s in data.get("signatures", ())),
+            warnings=tuple(str(w) for w in data.get("warnings", ())),
         )  # fmt: skip
 
     @classmethod

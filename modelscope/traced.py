@@ -61,6 +61,7 @@ class TracedModel:
     call_edges: tuple[CallEdge, ...] = ()
     signatures: tuple[SignatureInfo, ...] = ()
     own_cost: Cost | None = None  # the model's own raw ops (None: costs not computed)
+    warnings: tuple[str, ...] = ()
 
 
 def build_report(traced: TracedModel) -> Report:
@@ -106,6 +107,7 @@ def build_report(traced: TracedModel) -> Report:
         calls=traced.calls,
         call_edges=traced.call_edges,
         signatures=traced.signatures,
+        warnings=traced.warnings,
     )
 
 

@@ -23,7 +23,13 @@ def test_rank_one_shape_keeps_its_comma() -> None:
     assert format_shape(None) == "?"
 
 
-@pytest.mark.parametrize("text", ["None,x", "None,-3", "None,0", "", "None,,3", "None,2.5"])
+def test_zero_length_axes_are_sizes() -> None:
+    # keras-hub's SAM takes a prompt input with no points: (None, 0, 2)
+    assert parse_shape("None,0,128,128,1") == (None, 0, 128, 128, 1)
+    assert make_input_spec([(None, 0, 2)]).args[0].shape == (None, 0, 2)
+
+
+@pytest.mark.parametrize("text", ["None,x", "None,-3", "None,²", "", "None,,3", "None,2.5", "None,1e3"])
 def test_bad_shapes_say_what_to_write(text: str) -> None:
     with pytest.raises(InputSpecError, match="e.g. --input-shape None,28,28,1"):
         parse_shape(text)

@@ -71,6 +71,11 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def _bold(text: str) -> str:
+    """A bold name; an empty name (``name=''`` is legal in Keras) still makes a valid label."""
+    return f"<b>{_e(text)}</b>" if text else "<i>(no name)</i>"
+
+
 def _small(text: str, size: int = 10) -> str:
     return f'<font point-size="{size}">{_e(text)}</font>'
 
@@ -82,7 +87,7 @@ def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None =
     else:
         title = display_name(layer) + (f" ×{layer.calls}" if layer.calls > 1 else "")
         inputs, outputs = layer.input_shapes, layer.output_shapes
-    lines = [f"<b>{_e(title)}</b>"] + ([_small(layer.cls)] if layer.cls else [])
+    lines = [_bold(title)] + ([_small(layer.cls)] if layer.cls else [])
     if options.show_input_shapes and inputs:
         lines.append(_small("in: " + ", ".join(format_shape(s) for s in inputs)))
     if layer.calls == 0:
@@ -99,7 +104,7 @@ def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None =
 
 
 def _cluster_label(layer: LayerInfo) -> str:
-    parts = [f"<b>{_e(display_name(layer))}</b>"] + ([_e(layer.cls)] if layer.cls else [])
+    parts = [_bold(display_name(layer))] + ([_e(layer.cls)] if layer.cls else [])
     if layer.params:
         parts.append(_e(f"{layer.params:,} params"))
     return "<" + " · ".join(parts) + ">"
@@ -199,18 +204,18 @@ class _Builder:
             name="model",  # a fixed graph id: the model name appears only in the escaped label
             graph_attr={"rankdir": o.rankdir, "fontname": FONT, "fontsize": "11", "nodesep": "0.3",
                         "ranksep": "0.35", "labelloc": "t",
-                        "label": f"<<b>{_e(r.model.name)}</b> ({_e(model_kind(r))}) · "
+                        "label": f"<{_bold(r.model.name)} ({_e(model_kind(r))}) · "
                                  f"{r.totals.params:,} params>"},
             node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "11",
                        "penwidth": "0.8", "margin": "0.12,0.05"},
             edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.7", "color": "#475569"},
         )  # fmt: skip
         for item in r.inputs:
-            label = f"<<b>{_e(item.name)}</b><br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
+            label = f"<{_bold(item.name)}<br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
             g.node(_special("input", item.name), label=label, shape="ellipse", fillcolor=INPUT_FILL)
         self._add_layers(g, None)
         for item in r.outputs:
-            label = f"<<b>{_e(item.name)}</b><br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
+            label = f"<{_bold(item.name)}<br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
             g.node(_special("output", item.name), label=label, shape="ellipse", fillcolor=OUTPUT_FILL)
         for tail, head, label in self.edges:
             g.edge(tail, head, label=label if o.edge_shapes else None)

@@ -20,6 +20,12 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
+def _escape(text: str) -> str:
+    """Plain text in Markdown: every character Markdown or HTML would read as markup escaped."""
+    out = text.replace("\n", " ").replace("\r", " ")
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~" else c for c in out)
+
+
 def _lines(items: list[str]) -> str:
     return "<br>".join(_code(i) for i in items)
 
@@ -83,4 +89,5 @@ def render_markdown(report: Report, depth: int | None = None, macs: bool = True)
             out.append(f"- **{label}:** {named}{_code(shapes((item.shape,)))} {item.dtype}")
     if report.signatures:
         out.append("- **Signatures:** " + "; ".join(_code(line) for line in signature_lines(report)))
+    out += [f"- **Warning:** {_escape(w)}" for w in report.warnings]
     return "\n".join(out) + "\n"

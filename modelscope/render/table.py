@@ -314,4 +314,6 @@ def footer(report: Report, macs: bool = True, training: TrainingMemory | None = 
         names = ", ".join(l.path for l in unbuilt)
         lines.append(f"Warning: {len(unbuilt)} layer(s) still unbuilt after the trace, "
                      f"their weights not counted: {names}\n", style="yellow")  # fmt: skip
+    for warning in report.warnings:
+        lines.append(f"Warning: {warning}\n", style="yellow")
     return lines

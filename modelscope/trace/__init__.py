@@ -5,14 +5,27 @@ This package is the only place that touches Keras internals.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from modelscope.errors import TraceError
 from modelscope.inputs import InputArg, InputSpec, ModelInput, format_shape, resolve
 from modelscope.report import CallEdge, CallInfo, Cost, Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
+from modelscope.trace.concrete import trace_concrete
 from modelscope.trace.costing import activation_bytes, own_ops_cost, record_cost
-from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, shape_of
-from modelscope.trace.tracer import Tracer, call_arguments, functional_graph, sublayers
+from modelscope.trace.recorder import (
+    LayerRecord,
+    Recorder,
+    clean_message,
+    dtype_of,
+    is_recording_error,
+    path_name,
+    shape_of,
+)
+from modelscope.trace.tracer import Tracer, call_arguments, functional_graph, has_call, model_method, sublayers
 from modelscope.traced import TracedLayer, TracedModel
 
 __all__ = ["attr_name", "declared_inputs", "parents_first", "trace_error", "trace_model"]
@@ -58,7 +71,32 @@ def _symbolic_inputs(model: Any, args: list[InputArg]) -> list[Any]:
     ]  # fmt: skip
 
 
+def raised_by_modelscope(error: BaseException) -> bool:
+    """True for a failure of modelscope's own bookkeeping: a bug of ours (exit 3), never to be
+    reported as a problem with the user's model or input shape."""
+    return is_recording_error(error)
+
+
+def _real_inputs(args: list[InputArg]) -> list[Any]:
+    """Real tensors of the given (concrete) shapes: uniform random floats, integer zeros (valid
+    token ids and indices), False, empty strings."""
+    import keras
+    import tensorflow as tf
+
+    def tensor(a: InputArg) -> Any:
+        shape = tuple(int(d or 0) for d in a.shape)
+        dtype = a.dtype or "float32"
+        if "float" in dtype:
+            return keras.random.uniform(shape, dtype=dtype)
+        if dtype == "string":
+            return tf.fill(shape, "")
+        return keras.ops.zeros(shape, dtype=dtype)
+
+    return [tensor(a) for a in args]
+
+
 def trace_error(rec: Recorder, error: BaseException, phase: str) -> TraceError:
+    """The user-facing error for a failed trace (callers re-raise :func:`raised_by_modelscope` errors)."""
     failure = rec.failure
     if failure is None:
         return TraceError(f"{phase} the model failed: {clean_message(error)}")
@@ -71,24 +109,76 @@ def trace_error(rec: Recorder, error: BaseException, phase: str) -> TraceError:
 
 
 def trace_model(model: Any, spec: InputSpec, source: str | None = None) -> TracedModel:
-    """Build ``model`` if needed, trace one call, and collect its layers and variables."""
-    resolved = resolve(spec, declared_inputs(model))
-    keras_inputs = _symbolic_inputs(model, resolved)
-    names = [a.name if spec.named else None for a in resolved]  # names pick dict/keyword calls
-    args, kwargs = call_arguments(model, keras_inputs, names)
+    """Build ``model`` if needed, trace one call, and collect its layers and variables.
 
-    if not _all_built(model):
+    ``spec.method`` traces that method instead of ``call``; a model without ``call()`` has its
+    built sub-models traced one by one; a model that runs only on concrete shapes is traced at
+    two concrete sizes (see :mod:`modelscope.trace.concrete`).
+    """
+    fn = model_method(model, spec.method)
+    if fn is None and not has_call(model):
+        return _trace_parts(model, source)
+    resolved = resolve(spec, declared_inputs(model) if fn is None else [])
+    try:
+        return _trace_once(model, spec, resolved, source, fn)
+    except TraceError as error:
+        retry = functools.partial(_trace_once, model, spec, source=source, fn=fn)
+        return trace_concrete(retry, resolved, error)
+
+
+def _trace_once(model: Any, spec: InputSpec, resolved: list[InputArg], source: str | None, fn: Any = None,
+                eager: bool = False) -> TracedModel:  # fmt: skip
+    """One trace: symbolic, or on real tensors (``eager``, for models that need actual values)."""
+    keras_inputs = _real_inputs(resolved) if eager else _symbolic_inputs(model, resolved)
+    names = [a.name if spec.named else None for a in resolved]  # names pick dict/keyword calls
+    args, kwargs = call_arguments(model, keras_inputs, names, fn)
+
+    if fn is None and not eager and not _all_built(model):
         warm = Recorder(root=model)
         try:
             Tracer(model, warm).warm_up(args, kwargs)
         except Exception as e:
+            if raised_by_modelscope(e):
+                raise
             raise trace_error(warm, e, "Building") from e
     rec = Recorder(root=model)
     try:
-        outputs = Tracer(model, rec).run(keras_inputs, args, kwargs)
+        outputs = Tracer(model, rec).run(keras_inputs, args, kwargs, fn, eager)
     except Exception as e:
+        if raised_by_modelscope(e):
+            raise
         raise trace_error(rec, e, "Running") from e
-    return _collect(model, rec, resolved, outputs, source, (args, kwargs))
+    notes = Notes()
+    if fn is not None:
+        notes.append(f"traced {type(model).__name__}.{spec.method}() instead of call() (--method)")
+    return _collect(model, rec, resolved, outputs, source, (args, kwargs, fn), notes)
+
+
+def _trace_parts(model: Any, source: str | None) -> TracedModel:
+    """A container without ``call()`` (a VAE holding an encoder and a decoder): each built
+    sub-model is traced on its own inputs, as the container's children."""
+    parts = [layer for layer in sublayers(model) if getattr(functional_graph(layer), "inputs", None)]
+    cls = type(model).__name__
+    if not parts:
+        raise TraceError(f"{cls} has no call() method and holds no built sub-model with inputs of its own; "
+                         "trace one of its methods with --method NAME (e.g. --method encode)")  # fmt: skip
+    rec = Recorder(root=model)
+    try:
+        outputs = Tracer(model, rec).run_parts(parts)
+    except Exception as e:
+        if raised_by_modelscope(e):
+            raise
+        raise trace_error(rec, e, "Running") from e
+    names = [attr_name(model, p) or p.name for p in parts]
+    resolved = [
+        InputArg(shape_of(t) or (), name if len(functional_graph(p).inputs) == 1 else f"{name}.{t.name}", dtype_of(t))
+        for p, name in zip(parts, names)
+        for t in functional_graph(p).inputs
+    ]  # fmt: skip
+    notes = Notes([f"{cls} has no call(): its sub-models {', '.join(names)} were traced each on its own inputs "
+                   "(--method NAME traces one of its methods)"])  # fmt: skip
+    traced = _collect(model, rec, resolved, outputs, source, None, notes)
+    return replace(traced, outputs=tuple(replace(o, name=n) for o, n in zip(traced.outputs, names)))
 
 
 def _kind(model: Any, records: list[LayerRecord]) -> str:
@@ -130,7 +220,7 @@ def _unreached(rec: Recorder) -> list[LayerRecord]:
             if id(child) in rec.records:
                 continue
             prefix = f"{path}/" if path else ""
-            record = LayerRecord(child, prefix + child.name, child.name, path, depth + 1)
+            record = LayerRecord(child, prefix + path_name(child), str(child.name), path, depth + 1)
             rec.records[id(child)] = record
             extra.append(record)
             todo.append((child, record.path, depth + 1))
@@ -153,10 +243,28 @@ def parents_first(records: list[LayerRecord]) -> list[LayerRecord]:
     return out
 
 
+T = TypeVar("T")
+
+
+class Notes(list[str]):
+    """Warnings for the report: what could not be determined and is shown as unknown."""
+
+    def attempt(self, what: str, unknown: T, compute: Callable[..., T], *args: Any) -> T:
+        """``compute(*args)``, or ``unknown`` with a warning when it fails (a partial report beats a crash)."""
+        try:
+            return compute(*args)
+        except Exception as e:
+            self.append(f"{what} could not be determined ({type(e).__name__}: {clean_message(e)}); shown as unknown")
+            return unknown
+
+
 def _collect(
     model: Any, rec: Recorder, resolved: list[InputArg], outputs: list[Any], source: str | None,
-    call: tuple[tuple[Any, ...], dict[str, Any]],
+    call: tuple[tuple[Any, ...], dict[str, Any], Any] | None, notes: Notes | None = None,
 ) -> TracedModel:
+    """Everything the recorder saw, as a TracedModel. ``call`` is (args, kwargs, method) of the
+    traced call, for the cost of the model's own ops; ``None`` when it has none."""
+    notes = Notes() if notes is None else notes
     reached = list(rec.records.values())
     records = parents_first(reached + _unreached(rec))
     layer_of_path = {r.path: r.layer for r in records}
@@ -182,20 +290,27 @@ def _collect(
     for r in records:
         parent = layer_of_path[r.parent] if r.parent else model
         own = tuple(index[id(v)] for v in getattr(r.layer, "weights", ()) if id(v) in index)
-        cost, covers = record_cost(r, functional_graph)
+        cost, covers = notes.attempt(f"the cost of {r.path!r}", (Cost(None, None, "could not be computed"), False),
+                                     record_cost, r, functional_graph)  # fmt: skip
         layers.append(
             TracedLayer(
-                path=r.path, name=r.name, attr=attr_name(parent, r.layer),
+                path=r.path, name=r.name,
+                attr=notes.attempt(f"the attribute holding {r.path!r}", None, attr_name, parent, r.layer),
                 cls=type(r.layer).__name__, depth=r.depth, parent=r.parent,
                 input_shapes=r.input_shapes, output_shapes=r.output_shapes,
                 calls=r.calls, built=bool(getattr(r.layer, "built", True)), variables=own,
-                cost=cost, cost_covers_children=covers, activation_bytes=activation_bytes(r),
-                config=layer_config(r.layer),
+                cost=cost, cost_covers_children=covers,
+                activation_bytes=notes.attempt(f"the output size of {r.path!r}", None, activation_bytes, r),
+                config=notes.attempt(f"the settings of {r.path!r}", {}, layer_config, r.layer),
             )
         )  # fmt: skip
-    own_cost = Cost(0, 0) if functional_graph(model) is not None else own_ops_cost(model, *call)
+    own_cost = (
+        Cost(0, 0) if call is None or (call[2] is None and functional_graph(model) is not None)
+        else notes.attempt("the cost of the model's own ops", Cost(None, None), own_ops_cost, model, *call)
+    )  # fmt: skip
 
-    output_names = _output_names(model, len(outputs))
+    default_names = [_default_name("output", i, len(outputs)) for i in range(len(outputs))]
+    output_names = notes.attempt("the output names", default_names, _output_names, model, len(outputs))
     repeated = {r.path for r in records if r.calls > 1}
     calls = tuple(
         CallInfo(r.path, k, ins, outs)
@@ -224,6 +339,7 @@ def _collect(
         calls=calls,
         call_edges=call_edges,
         own_cost=own_cost,
+        warnings=tuple(notes),
     )  # fmt: skip
 
 
@@ -233,22 +349,33 @@ CONFIG_KEYS = ("units", "filters", "kernel_size", "strides", "padding", "dilatio
 
 
 def layer_config(layer: Any) -> dict[str, Any]:
-    """The settings ``diff`` compares: the keys of ``CONFIG_KEYS`` in the layer's config, as JSON."""
-    try:
-        config = layer.get_config()
-    except Exception:
-        return {}
-    out = {}
-    for key in CONFIG_KEYS:
-        value = config.get(key)
-        if isinstance(value, tuple):
-            value = list(value)
-        if value is None or isinstance(value, (str, int, float, bool, list)):
-            if key in config:
-                out[key] = value
-        elif isinstance(value, dict):  # a serialised object (a custom activation): its name
-            out[key] = str(value.get("config", {}).get("name") or value.get("class_name"))
-    return out
+    """The settings ``diff`` compares: the keys of ``CONFIG_KEYS`` in the layer's config, as JSON.
+
+    A config may hold anything (functions, nested serialised objects, tensors): each value is
+    reduced to plain JSON by :func:`config_value`, so no config can break the report.
+    """
+    config = layer.get_config()
+    return {key: config_value(config[key]) for key in CONFIG_KEYS if key in config}
+
+
+def config_value(value: Any, depth: int = 0) -> Any:
+    """A config value as JSON: numbers, strings, booleans and lists of them as they are; a
+    serialised object (``{"class_name": ..., "config": ...}``) or any other object by its name."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)) and depth < 4:
+        return [config_value(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        inner = value.get("config")
+        if isinstance(inner, str):  # keras-hub: {"class_name": "function", "config": "keras_hub>gelu"}
+            return inner
+        if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+            return inner["name"]
+        return str(value.get("class_name", "object"))
+    name = getattr(value, "__name__", None) or getattr(value, "name", None)
+    return name if isinstance(name, str) else type(value).__name__
 
 
 def _default_name(stem: str, i: int, n: int) -> str:

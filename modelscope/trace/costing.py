@@ -66,8 +66,9 @@ def _one(x: Any) -> Any:
     return keras.KerasTensor(dims, dtype=dtype_of(x))
 
 
-def own_ops_cost(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Cost:
-    """Run ``layer.call`` in a scratch graph (batch of one) and cost the ops it makes itself."""
+def own_ops_cost(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any = None) -> Cost:
+    """Run ``layer.call`` (or ``fn``, a method of it) in a scratch graph (batch of one) and cost
+    the ops it makes itself."""
     import keras
     import tensorflow as tf
     from keras import tree
@@ -91,7 +92,7 @@ def own_ops_cost(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> C
         seen["start"] = len(g.get_operations())
         Layer.__call__ = child_call
         try:
-            return layer.call(*a, **k)
+            return (fn or layer.call)(*a, **k)
         finally:
             Layer.__call__ = original
             seen["end"] = len(g.get_operations())

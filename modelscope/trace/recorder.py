@@ -8,23 +8,41 @@ through its graph operations to the nearest known tensors, so edges follow the t
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from modelscope.inputs import Shape
 
 Source = tuple[str, int] | int  # (layer path, call index), or the index of a model input
 CallEdge = tuple[str, int, str, int, bool]  # src path, src call, dst path, dst call, via ops; "" = the model
+T = TypeVar("T")
 _WALK_LIMIT = 20_000  # graph operations visited at most when tracing one tensor back
 
 
 def tensor_key(t: Any) -> tuple[Any, ...]:
-    """A stable identity for a tensor: graph tensors by graph and name, others by object."""
-    graph = getattr(t, "graph", None) if hasattr(t, "op") else None
-    if graph is not None:
-        return ("graph", id(graph), t.name)
-    return ("object", id(t))
+    """A stable identity for a tensor: graph tensors by graph and name, anything else (eager
+    tensors, KerasTensors, sparse and ragged tensors, which have no name) by object."""
+    try:
+        graph, name = t.graph, t.name
+    except (AttributeError, ValueError, TypeError):  # eager tensors raise on .graph
+        return ("object", id(t))
+    return ("graph", id(graph), name) if graph is not None and isinstance(name, str) else ("object", id(t))
+
+
+def components(t: Any) -> list[Any]:
+    """The plain tensors a composite tensor is made of (a SparseTensor's indices, values and
+    shape; a RaggedTensor's values and row splits); ``[]`` for a plain tensor."""
+    if not hasattr(t, "_type_spec") or not hasattr(t, "_to_components"):
+        return []
+    try:
+        import tensorflow as tf
+
+        return [c for c in tf.nest.flatten(t, expand_composites=True) if c is not t]
+    except Exception:  # an unknown composite: it is still tracked as one object
+        return []
 
 
 def shape_of(t: Any) -> Shape | None:
@@ -37,6 +55,38 @@ def shape_of(t: Any) -> Shape | None:
 def dtype_of(t: Any) -> str:
     dtype = t.dtype
     return str(getattr(dtype, "name", dtype))
+
+
+class RecordingError(Exception):
+    """modelscope's own bookkeeping failed during a trace: a bug of ours (exit 3), never to be
+    reported as a problem with the model or its input shape. Keras may re-raise it with a longer
+    message, so it takes one argument and is recognised by its type."""
+
+
+def _bookkeeping(method: Callable[..., T]) -> Callable[..., T]:
+    """Any failure inside the decorated Recorder method becomes a :class:`RecordingError`."""
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except RecordingError:
+            raise
+        except Exception as e:
+            raise RecordingError(f"recording {method.__name__}() failed: {type(e).__name__}: {e}") from e
+
+    return guarded
+
+
+def is_recording_error(error: BaseException | None) -> bool:
+    """Whether ``error`` is, or was caused by, a :class:`RecordingError`."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, RecordingError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 @dataclass
@@ -99,11 +149,13 @@ class Recorder:
     _paths: set[str] = field(default_factory=set)
 
     # -- the model's own inputs and outputs ----------------------------------------------------
+    @_bookkeeping
     def start(self, inputs: list[Any]) -> None:
         for i, t in enumerate(inputs):
             self._set(t, frozenset([i]))
             self.input_consumers[i] = {}
 
+    @_bookkeeping
     def finish(self, outputs: list[Any]) -> None:
         producers = []
         for i, t in enumerate(outputs):
@@ -114,6 +166,7 @@ class Recorder:
         self.output_producers = producers
 
     # -- layer calls --------------------------------------------------------------------------
+    @_bookkeeping
     def enter(self, layer: Any, inputs: list[Any], call: tuple[tuple[Any, ...], dict[str, Any]] | None = None) -> Frame:
         record = self.records.get(id(layer))
         if record is None:
@@ -135,6 +188,7 @@ class Recorder:
         self.stack.append(frame)
         return frame
 
+    @_bookkeeping
     def exit(self, frame: Frame, outputs: list[Any]) -> None:
         popped = self.stack.pop()
         assert popped is frame, "layer calls must nest"
@@ -180,6 +234,7 @@ class Recorder:
             r = frame.record
             self.failure = Failure(r.path, type(r.layer).__name__, r.input_shapes, error)
 
+    @_bookkeeping
     def alias(self, inner: list[Any], outer: list[Any]) -> None:
         """``inner`` tensors stand for ``outer`` ones (same call seen inside a graph)."""
         for a, b in zip(inner, outer):
@@ -198,7 +253,14 @@ class Recorder:
         return found
 
     def _walk_back(self, t: Any) -> frozenset[Source]:
-        op = getattr(t, "op", None)
+        """The sources of a tensor made by raw ops: walk its graph back to known tensors."""
+        parts = components(t)
+        if parts:
+            return frozenset().union(*(self.sources(c) for c in parts))
+        try:
+            op = t.op
+        except (AttributeError, ValueError):  # eager tensors have no op
+            return frozenset()
         if op is None or not hasattr(op, "inputs"):
             return frozenset()
         found: set[Source] = set()
@@ -219,22 +281,31 @@ class Recorder:
         return frozenset(found)
 
     def _set(self, t: Any, sources: frozenset[Source]) -> None:
-        self._produced[tensor_key(t)] = sources
-        self._alive.append(t)
+        for x in [t, *components(t)]:  # ops consume a sparse tensor's parts, not the tensor
+            self._produced[tensor_key(x)] = sources
+            self._alive.append(x)
 
     def _new_record(self, layer: Any) -> LayerRecord:
         parent = self.stack[-1].record if self.stack else None
         prefix = f"{parent.path}/" if parent else ""
-        path = prefix + layer.name
+        stem = path_name(layer)
+        path = prefix + stem
         n = 2
         while path in self._paths:  # two distinct layers with one name under one parent
-            path, n = f"{prefix}{layer.name}#{n}", n + 1
+            path, n = f"{prefix}{stem}#{n}", n + 1
         self._paths.add(path)
         record = LayerRecord(
-            layer, path, layer.name, parent.path if parent else None, (parent.depth if parent else 0) + 1
+            layer, path, str(layer.name), parent.path if parent else None, (parent.depth if parent else 0) + 1
         )
         self.records[id(layer)] = record
         return record
+
+
+def path_name(layer: Any) -> str:
+    """A layer's name as a path part: its Keras name, or for ``name=''`` (legal in Keras, and
+    used by TensorFlow's tutorials) the name Keras would have made from its class."""
+    name = str(layer.name)
+    return name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(layer).__name__).lower()
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -57,6 +57,28 @@ def functional_graph(layer: Any) -> Any | None:
     return layer if isinstance(layer, Functional) else None
 
 
+def has_call(model: Any) -> bool:
+    """Whether the model has a ``call()`` of its own (functional models and Sequentials do)."""
+    from keras.src.models.model import Model
+
+    _, _, Layer, *_ = _keras_parts()
+    return functional_graph(model) is not None or type(model).call not in (Layer.call, Model.call)
+
+
+def model_method(model: Any, name: str | None) -> Any:
+    """The bound method ``name`` of the model (``--method``); None when no name is given."""
+    from modelscope.errors import UsageError
+
+    if name is None:
+        return None
+    method = getattr(model, name, None)
+    if not callable(method) or name.startswith("__"):
+        own = sorted(n for n, v in vars(type(model)).items() if callable(v) and not n.startswith("_"))
+        raise UsageError(f"--method {name}: {type(model).__name__} has no such method; "
+                         f"its own methods: {', '.join(own) or '(none)'}")  # fmt: skip
+    return method
+
+
 def sublayers(layer: Any) -> list[Any]:
     """The layers a layer tracks directly (input layers left out)."""
     _, _, _, _, Sequential, InputLayer = _keras_parts()
@@ -72,14 +94,24 @@ class Tracer:
         self.model = model
         self.rec = recorder
         self.backend, self.tree, self.Layer, *_ = _keras_parts()
+        self.sparse_inputs = False  # a model input is sparse: sparse specs are real
 
     # -- entry point --------------------------------------------------------------------------
-    def run(self, inputs: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-        """Trace the model; ``inputs`` are the flat KerasTensors that ``args``/``kwargs`` hold."""
-        graph = functional_graph(self.model)
+    def run(self, inputs: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any = None,
+            eager: bool = False) -> list[Any]:  # fmt: skip
+        """Trace the model (or ``fn``, one of its methods); ``inputs`` are the flat tensors that
+        ``args``/``kwargs`` hold: KerasTensors, or real tensors when ``eager``."""
+        graph = functional_graph(self.model) if fn is None and not eager else None
+        self.sparse_inputs = any(getattr(t, "sparse", False) for t in inputs)
         with self._wrapped_call(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if graph is not None:
+            if eager:
+                result = self._recorded(fn)(*args, **kwargs) if fn else self.model(*args, **kwargs)
+                flat = tensors(self.tree, result)
+            elif fn is not None:
+                result = self.backend.compute_output_spec(self._recorded(fn), *args, **kwargs)
+                flat = tensors(self.tree, result)
+            elif graph is not None:
                 self.rec.start(inputs)
                 outputs = self._run_graph(graph, inputs)
                 flat = tensors(self.tree, outputs)
@@ -88,6 +120,30 @@ class Tracer:
                 result = self.backend.compute_output_spec(self.model, *args, **kwargs)
                 flat = tensors(self.tree, result)
         return flat
+
+    def run_parts(self, parts: list[Any]) -> list[Any]:
+        """Trace each built sub-model on its own inputs (for a container without ``call()``)."""
+        inputs = [t for part in parts for t in functional_graph(part).inputs]
+        outputs = []
+        with self._wrapped_call(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.rec.start(inputs)
+            for part in parts:
+                own = list(functional_graph(part).inputs)
+                outputs += tensors(self.tree, self._call_layer(part, own[0] if len(own) == 1 else own))
+            self.rec.finish(outputs)
+        return outputs
+
+    def _recorded(self, fn: Any) -> Any:
+        """``fn`` with its inputs and outputs reported as the model's own."""
+
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            self.rec.start(call_tensors(self.tree, args, kwargs))
+            result = fn(*args, **kwargs)
+            self.rec.finish(tensors(self.tree, result))
+            return result
+
+        return traced
 
     def warm_up(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Call the model symbolically once so that every layer builds its variables."""
@@ -118,6 +174,7 @@ class Tracer:
         if graph is not None:
             return self._run_graph(graph, self._graph_inputs(graph, args, kwargs))
         if sublayers(layer):
+            args, kwargs = self._dense_specs(args, kwargs)
             # The layer's own __call__ runs once more inside the scratch graph: that is this
             # same call, so the wrapper maps its tensors onto ours instead of recording it.
             frame.outer_inputs = call_tensors(self.tree, args, kwargs)
@@ -126,6 +183,24 @@ class Tracer:
         if known is not None:
             return known
         return layer.compute_output_spec(*args, **kwargs)
+
+    def _dense_specs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Keras marks some dense results as sparse (``x * scalar``: its Multiply spec takes a
+        Python number for a sparse tensor); running a block on a sparse placeholder would then
+        fail where the real model runs. Unless the model's own inputs are sparse, a sparse spec
+        reaching a block is given to it as the dense tensor it really is."""
+        if self.sparse_inputs:
+            return args, kwargs
+        from keras.src.backend import KerasTensor
+
+        def dense(x: Any) -> Any:
+            if isinstance(x, KerasTensor) and x.sparse:
+                y = KerasTensor(x.shape, x.dtype, sparse=False, ragged=x.ragged, name=x.name)
+                self.rec.alias([y], [x])
+                return y
+            return x
+
+        return self.tree.map_structure(dense, (args, kwargs))  # type: ignore[no-any-return]
 
     def _recorded_outputs(self, layer: Any, frame: Frame) -> Any | None:
         """The outputs Keras recorded when the graph was built, if this call is that call.
@@ -188,15 +263,18 @@ class Tracer:
         return result
 
 
-def call_arguments(model: Any, tensors_: list[Any], names: list[str | None]) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """How to pass the inputs to ``model``: one tensor, a list, a dict, or separate arguments."""
-    graph = functional_graph(model)
+def call_arguments(
+    model: Any, tensors_: list[Any], names: list[str | None], fn: Any = None
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """How to pass the inputs to ``model`` (or to ``fn``, one of its methods): one tensor, a
+    list, a dict, or separate arguments."""
+    graph = functional_graph(model) if fn is None else None
     if graph is not None:
         if len(tensors_) == 1:
             return (tensors_[0],), {}
         return (tensors_,), {}
     params = [
-        p for p in inspect.signature(model.call).parameters.values()
+        p for p in inspect.signature(fn or model.call).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("training", "mask")
     ]  # fmt: skip
     if all(names):
