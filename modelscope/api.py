@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,25 @@ def _read_report(ref: Any) -> Report:
         raise LoadError(f"{ref.label}: not a modelscope report JSON ({e})") from e
 
 
+@contextmanager
+def _user_code(label: str) -> Iterator[None]:
+    """Run the model's own code (import, build, call): ``sys.exit()`` or a KeyboardInterrupt
+    raised there is an error of the model (exit 1), never a silent success."""
+    try:
+        yield
+    except SystemExit as e:
+        raise LoadError(f"{label}: the model's code called sys.exit({e.code!r}) while it was loaded or traced; "
+                        "nothing was reported. Remove the exit from the code that builds or calls the model") from None
+    except KeyboardInterrupt:
+        raise LoadError(f"{label}: interrupted (KeyboardInterrupt) while the model's code ran") from None
+
+
 def _open_ref(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
+    with _user_code(ref.label):
+        return _open_any(ref, spec, options)
+
+
+def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
     if ref.kind == "weights_file":
         from modelscope.load.weights_h5 import read_weights_file, weight_values
 
@@ -82,7 +101,8 @@ def open_source(source: Any, spec: InputSpec, object_name: str | None = None,
         from modelscope._keras import import_keras
 
         import_keras()
-        return _open_model(source, spec, None)
+        with _user_code(f"the {type(source).__name__} model"):
+            return _open_model(source, spec, None)
     from modelscope.load.source import parse_source
 
     ref = parse_source(os.fspath(source), object_name)

@@ -6,6 +6,7 @@ model, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 import click
 
 from modelscope.errors import EXIT_FAILURE, EXIT_USAGE, ModelscopeError, UsageError
+from modelscope.output import check_not_input, safe_file_name, write_output
 
 EXIT_INTERNAL = 3  # a bug in modelscope: please report it
 
@@ -54,25 +56,23 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def write_output(data: str | bytes, output: str | None, protect: Sequence[str] = ()) -> None:
-    """Write to stdout (``None`` or ``-``) or to a file, never leaving a partial file behind."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if output in (None, "-"):
-        sys.stdout.flush()
-        sys.stdout.buffer.write(raw)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(output)  # type: ignore[arg-type]
-    for path in protect:
-        if Path(path).exists() and target.exists() and target.resolve() == Path(path).resolve():
-            raise UsageError(f"-o {output} is the model source itself; choose another file")
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        partial.write_bytes(raw)
-        os.replace(partial, target)
-    except OSError as e:
-        partial.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {output}: {e.strerror or e}") from e
+def prints_to_stderr() -> contextlib.AbstractContextManager[Any]:
+    """While the model's code runs, its prints go to stderr: stdout carries only the result."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
+def _check_output(output: str | None, inputs: list[str]) -> None:
+    """Refuse an output that is an input before any work is done (write_output checks again)."""
+    if output not in (None, "-"):
+        check_not_input(output, inputs)
+
+
+def _inputs(source: str, model: dict[str, Any], *more: str | None) -> list[str]:
+    """The files and folders this run reads: ``-o`` may name none of them."""
+    from modelscope.load.source import split_attr
+
+    files = [split_attr(source)[0], *model.get("imports", ()), *(m for m in more if m)]
+    return [f for f in files if os.path.exists(f)]
 
 
 def _report(source: str, model: dict[str, Any]) -> Any:
@@ -82,7 +82,8 @@ def _report(source: str, model: dict[str, Any]) -> Any:
 
     spec = make_input_spec(list(model["input_shapes"]) or None, list(model["dtypes"]) or None,
                            model["method"])  # before TF
-    return load_report(source, spec, model["object_name"], _load_options(model))
+    with prints_to_stderr():
+        return load_report(source, spec, model["object_name"], _load_options(model))
 
 
 def _load_options(model: dict[str, Any]) -> Any:
@@ -133,6 +134,7 @@ def summary(source: str, fmt: str, output: str | None, depth: int | None, width:
       modelscope summary samples/hybrid_cnn.py --input-shape None,28,28,1
     """
     chosen = _columns(columns)
+    _check_output(output, _inputs(source, model))
     if batch_size is not None:
         from modelscope.memory import SLOTS
 
@@ -163,7 +165,7 @@ def summary(source: str, fmt: str, output: str | None, depth: int | None, width:
             console.print(render_table(report, replace(options, width=console.width)), soft_wrap=True, end="")
             return
         text = render_table(report, options).plain
-    write_output(text, output, protect=[source])
+    write_output(text, output, _inputs(source, model))
 
 
 SAVEDMODEL_GRAPH_DEPTH = 2
@@ -224,6 +226,7 @@ def graph(source: str, output: str | None, fmt: str | None, depth: int | None, r
       modelscope graph samples/hybrid_cnn.py --input-shape None,28,28,1 -o cnn.svg
     """
     kind = _graph_format(fmt, output)
+    _check_output(output, _inputs(source, model))
     report = _report(source, model)
     from modelscope.graphviz_render import render_graph
     from modelscope.render.dot import GraphOptions, render_dot
@@ -233,8 +236,8 @@ def graph(source: str, output: str | None, fmt: str | None, depth: int | None, r
     options = GraphOptions(depth=depth, rankdir=rankdir, show_input_shapes=show_input_shapes,
                            edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll, macs=show_macs)  # fmt: skip
     data = render_graph(render_dot(report, options), kind)
-    target = output or f"{report.model.name}.{kind}"
-    write_output(data, target, protect=[source])
+    target = output or safe_file_name(report.model.name, kind)
+    write_output(data, target, _inputs(source, model))
     if target != "-":
         click.echo(f"wrote {target} ({kind.upper()}, {len(data):,} bytes)", err=True)
 
@@ -272,28 +275,30 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
         limits = Thresholds.parse(thresholds)
     except ValueError as e:
         raise UsageError(f"--threshold {e}") from e
+    _check_output(output, _inputs(source, model, weights))
     from modelscope.api import stats as compute
     from modelscope.inputs import make_input_spec
 
     shapes, dtypes = list(model["input_shapes"]) or None, list(model["dtypes"]) or None
     make_input_spec(shapes, dtypes, model["method"])  # bad shapes fail before TensorFlow
     load = _load_options(model)
-    result = compute(source, shapes, dtypes, object=model["object_name"], weights=weights, bins=bins,
-                     spectral=not no_spectral, thresholds=limits, unsafe=load.unsafe, imports=load.imports,
-                     signature=load.signature, method=model["method"])  # fmt: skip
+    with prints_to_stderr():
+        result = compute(source, shapes, dtypes, object=model["object_name"], weights=weights, bins=bins,
+                         spectral=not no_spectral, thresholds=limits, unsafe=load.unsafe, imports=load.imports,
+                         signature=load.signature, method=model["method"])  # fmt: skip
     from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table
 
     options = StatsOptions(filter=pattern, sort=sort)
     if fmt == "json":
-        write_output(render_stats_json(result, options), output, protect=[source])
+        write_output(render_stats_json(result, options), output, _inputs(source, model, weights))
     elif fmt == "csv":
-        write_output(render_stats_csv(result, options), output, protect=[source])
+        write_output(render_stats_csv(result, options), output, _inputs(source, model, weights))
     elif output in (None, "-") and sys.stdout.isatty():
         from rich.console import Console
 
         Console().print(render_stats_table(result, options), soft_wrap=True, end="")
     else:
-        write_output(render_stats_table(result, options).plain, output, protect=[source])
+        write_output(render_stats_table(result, options).plain, output, _inputs(source, model, weights))
     if check and result.flags:
         sys.exit(EXIT_FAILURE)
 
@@ -339,13 +344,15 @@ def diff(a: str, b: str, input_shapes: tuple[str, ...], shapes_a: tuple[str, ...
     def shape(values: tuple[str, ...]) -> Any:
         return list(values) or None
 
+    _check_output(output, [*_inputs(a, {"imports": imports}, weights_a), *_inputs(b, {}, weights_b)])
     for values in (input_shapes, shapes_a, shapes_b):
         make_input_spec(shape(values), shape(dtypes))  # malformed shapes fail before TensorFlow
     try:
-        arch, moved = compute(a, b, shape(input_shapes), shape(dtypes), input_shape_a=shape(shapes_a),
-                              input_shape_b=shape(shapes_b), weights_a=weights_a, weights_b=weights_b,
-                              architecture=not weights_only, unsafe=unsafe,
-                              imports=imports, signature=signature)  # fmt: skip
+        with prints_to_stderr():
+            arch, moved = compute(a, b, shape(input_shapes), shape(dtypes), input_shape_a=shape(shapes_a),
+                                  input_shape_b=shape(shapes_b), weights_a=weights_a, weights_b=weights_b,
+                                  architecture=not weights_only, unsafe=unsafe,
+                                  imports=imports, signature=signature)  # fmt: skip
     except ModelscopeError as e:
         e.exit_code = EXIT_USAGE  # diff(1): 2 is trouble, 1 means "different"
         raise
@@ -355,13 +362,16 @@ def diff(a: str, b: str, input_shapes: tuple[str, ...], shapes_a: tuple[str, ...
         text = render_diff_markdown(a, b, arch, moved, show_all)
     else:
         text = render_diff_text(a, b, arch, moved, show_all)
-    write_output(text, output, protect=[a, b])
+    write_output(text, output, [*_inputs(a, {"imports": imports}, weights_a), *_inputs(b, {}, weights_b)])
     if differs(arch, moved, check):
         sys.exit(EXIT_FAILURE)
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"modelscope: error: {message}", err=True)
+    from modelscope.render.safe import visible
+
+    text = "\n".join(visible(line) for line in message.split("\n"))  # names in it are data too
+    click.echo(f"modelscope: error: {text}", err=True)
     sys.exit(code)
 
 

@@ -78,10 +78,12 @@ def flags_for(stat: VariableStats, layer_cls: str, t: Thresholds) -> list[Flag]:
     if m.nan or m.inf:
         flags.append(Flag(v.path, "nan_inf", f"{m.nan} NaN and {m.inf} Inf values"))
     # a weight matrix: a kernel or an embedding, not a bias or a scale that happens to have rank 2
-    matrix = len(v.shape) >= 2 and m.count > 1 and m.mean is not None and not starts_constant(v.path)
+    # what starts as a constant (by its layer's initializer, or its role) is judged by nan_inf alone
+    constant = bool(v.init) or starts_constant(v.path)
+    matrix = len(v.shape) >= 2 and m.count > 1 and m.mean is not None and not constant
     if matrix and m.zeros == 1.0:
         flags.append(Flag(v.path, "all_zero", f"all {m.count:,} entries are 0"))
-    elif stat.dead_units:
+    elif stat.dead_units and not constant:
         channels = v.shape[KERNEL_OUT_AXIS[layer_cls]]
         message = f"{stat.dead_units} of {channels} output channels have all-zero weights"
         flags.append(Flag(v.path, "dead_units", message))

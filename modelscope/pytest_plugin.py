@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,20 +92,19 @@ def modelscope(request: pytest.FixtureRequest) -> ModelscopeFixture:
 
 
 def _snapshot_file(node: pytest.Item) -> Path:
+    """``__modelscope__/<module>/[<Class>.]<test>[-<params>].json``: unique per test item."""
     test = re.sub(r"[^\w.-]+", "-", node.name).strip("-")
+    cls = getattr(node, "cls", None)
+    if cls is not None:
+        test = f"{cls.__name__}.{test}"
     return node.path.parent / SNAPSHOT_DIR / node.path.stem / f"{test}.json"
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_snapshot(path: Path, text: str) -> None:
+    from modelscope.output import write_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_bytes(text.encode("utf-8"), path)
 
 
 class Snapshot:
@@ -133,7 +131,7 @@ class Snapshot:
             if old_text == text:
                 self._state.unchanged += 1
             else:
-                _write_atomically(path, text)
+                write_snapshot(path, text)
                 self._state.written += 1
             return
         if old_text is None:
@@ -141,7 +139,11 @@ class Snapshot:
                                      "create it, then commit it.")  # fmt: skip
         import json
 
-        lines = snapshot_diff(json.loads(old_text), data)
+        try:
+            lines = snapshot_diff(json.loads(old_text), data)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ModelscopeMismatch(f"modelscope: snapshot {shown} is not a modelscope snapshot ({type(e).__name__}: "
+                                     f"{e}); run pytest --modelscope-update to write it again.") from None  # fmt: skip
         if lines:
             body = "\n".join(f"  {line}" for line in lines)
             raise ModelscopeMismatch(f"modelscope: the architecture differs from snapshot {shown}:\n{body}\n"

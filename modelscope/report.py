@@ -87,6 +87,7 @@ class VariableInfo:
     shape: Shape
     dtype: str
     trainable: bool
+    init: str | None = None  # "zeros", "ones" or "constant" when its layer initialises it to a constant
 
     @property
     def count(self) -> int:
@@ -286,7 +287,7 @@ class Report:
             "edges": [{"src": e.src, "dst": e.dst} | ({"ops": True} if e.ops else {}) for e in self.edges],
             "variables": [
                 {"path": v.path, "layer": v.layer, "shape": list(v.shape), "dtype": v.dtype,
-                 "trainable": v.trainable}
+                 "trainable": v.trainable} | ({"init": v.init} if v.init else {})
                 for v in self.variables
             ],
             "calls": [
@@ -345,7 +346,7 @@ class Report:
             ),
             edges=tuple(Edge(e["src"], e["dst"], e.get("ops", False)) for e in data.get("edges", ())),
             variables=tuple(
-                VariableInfo(v["path"], v["layer"], tuple(v["shape"]), v["dtype"], v["trainable"])
+                VariableInfo(v["path"], v["layer"], tuple(v["shape"]), v["dtype"], v["trainable"], v.get("init"))
                 for v in data.get("variables", ())
             ),
             calls=tuple(

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from modelscope.report import LayerInfo, Report
 
+NO_NAME = "(no name)"  # Keras allows name='' (TensorFlow's custom-layers tutorial uses it)
+
 
 def display_name(layer: LayerInfo) -> str:
     """``fe (sequential)`` when the attribute name differs from the Keras name."""
     if layer.attr and layer.attr != layer.name:
-        return f"{layer.attr} ({layer.name})"
-    return layer.name
+        return f"{layer.attr} ({layer.name or NO_NAME})"
+    return layer.name or NO_NAME
 
 
 @dataclass(frozen=True)

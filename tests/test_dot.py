@@ -85,7 +85,7 @@ def _svg_texts(svg: bytes) -> list[str]:
 def test_hostile_names_are_escaped_in_dot(hostile_report) -> None:
     dot = render_dot(hostile_report)
     assert "a&quot;b&lt;c&gt;&amp;{d}é:x" in dot
-    assert '"a\\"b<c>&{d}é%3Ax"' in dot  # the node id: quoted, ':' encoded so it is not a port
+    assert '"a\\"b%3Cc%3E&{d}é%3Ax"' in dot  # the node id: quoted, ':' (a port) and '<>' (HTML) encoded
     assert "<script>" not in dot
 
 

@@ -6,9 +6,11 @@ they are reported in milliseconds.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
@@ -40,7 +42,7 @@ class LoadOptions:
     signature: str | None = None
 
 
-def _split_attr(source: str) -> tuple[str, str | None]:
+def split_attr(source: str) -> tuple[str, str | None]:
     head, sep, tail = source.rpartition(":")
     if sep and tail and re.fullmatch(r"[A-Za-z_]\w*", tail) and not re.fullmatch(r"[A-Za-z]", head):
         return head, tail  # "file.py:model" or "pkg.mod:build" (not a Windows drive "C:")
@@ -58,6 +60,24 @@ def check_syntax(path: Path) -> None:
 
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_kind(path: Path) -> None:
+    """Refuse what is not a regular file or a directory before anything opens it (a FIFO would
+    hang the read), and name a symlink loop or a directory where a file belongs as such."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return  # "no such file" is said below, with the forms a source can take
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise SourceError(f"{path}: a loop of symbolic links; point at the model file itself") from e
+        raise SourceError(f"{path}: cannot be read ({e.strerror or e})") from e
+    suffix = path.suffix.lower()
+    if stat.S_ISDIR(mode) and suffix in (".py", ".json", *KERAS_SUFFIXES):
+        raise SourceError(f"{path}: a directory, not a {suffix} file; give the file itself")
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        raise SourceError(f"{path}: not a regular file (a FIFO, device or socket); give a model file")
 
 
 def _readable(path: Path) -> None:
@@ -145,12 +165,13 @@ def _savedmodel_kind(path: Path) -> str:
 def parse_source(source: str, obj: str | None = None) -> SourceRef:
     """Classify ``source`` (``file.py``, ``file.py:attr``, ``pkg.mod:attr``, ``model.keras``,
     ``model.h5``, ``model.weights.h5``, a SavedModel directory, a report ``.json``)."""
-    target, attr = _split_attr(source)
+    target, attr = split_attr(source)
     if obj and attr and obj != attr:
         raise SourceError(f"{source!r} already names {attr!r}; drop --object {obj}")
     attr = attr or obj
     path = Path(target)
     suffix = path.suffix.lower()
+    _check_kind(path)
     if path.exists():
         _readable(path)
     if suffix == ".py":

@@ -7,6 +7,7 @@ from typing import Any
 
 from modelscope.diff import ArchitectureDiff, LayerChange, WeightsDiff
 from modelscope.render.fmt import inline_shapes
+from modelscope.render.safe import code_span, fenced, markdown_text, printable
 
 SCHEMA = "modelscope.diff/1"
 _MARK = {"added": "+", "removed": "-", "changed": "~", "same": "="}
@@ -70,6 +71,7 @@ def _weight_lines(weights: WeightsDiff, show_all: bool) -> list[str]:
 
 def render_diff_text(a: str, b: str, arch: ArchitectureDiff | None, weights: WeightsDiff | None,
                      show_all: bool = False) -> str:  # fmt: skip
+    a, b, arch, weights = printable((a, b, arch, weights))
     lines = [f"modelscope diff: {a} -> {b}"]
     if arch is not None:
         rows = _rows(arch, show_all)
@@ -89,23 +91,25 @@ def render_diff_text(a: str, b: str, arch: ArchitectureDiff | None, weights: Wei
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return markdown_text(text)
 
 
 def render_diff_markdown(a: str, b: str, arch: ArchitectureDiff | None, weights: WeightsDiff | None,
                          show_all: bool = False) -> str:  # fmt: skip
-    out = [f"### modelscope diff: `{a}` → `{b}`", ""]
+    a, b, arch, weights = printable((a, b, arch, weights))
+    out = [f"### modelscope diff: {code_span(a)} → {code_span(b)}", ""]
     if arch is not None:
         rows = _rows(arch, show_all)
         if rows:
             out += ["| | layer | class | change |", "|---|---|---|---|"]
-            out += [f"| {_MARK[c.status]} | `{c.path}` | `{c.cls[1] or c.cls[0]}` | {_cell(describe(c))} |"
+            out += [f"| {_MARK[c.status]} | {code_span(c.path)} | {code_span(c.cls[1] or c.cls[0] or '')} | "
+                    f"{_cell(describe(c))} |"
                     for c in rows]  # fmt: skip
         else:
             out.append("Architecture: the same.")
         out += ["", f"**Totals:** {totals_line(arch)}"]
     if weights is not None:
-        out += ["", "```text", *_weight_lines(weights, show_all), "```"]
+        out += ["", *fenced(_weight_lines(weights, show_all))]
     return "\n".join(out) + "\n"
 
 

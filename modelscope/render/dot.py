@@ -15,6 +15,7 @@ import graphviz
 
 from modelscope.inputs import format_shape
 from modelscope.render.fmt import metric
+from modelscope.render.safe import printable
 from modelscope.render.table import model_kind
 from modelscope.report import CallInfo, LayerInfo, Report
 from modelscope.view import View, display_name
@@ -47,8 +48,9 @@ class GraphOptions:
 
 
 def node_id(path: str) -> str:
-    """A DOT node id for a layer path. ``:`` would read as a port, so it is encoded."""
-    return path.replace("%", "%25").replace(":", "%3A")
+    """A DOT node id for a layer path. ``:`` would read as a port and ``<...>`` as an HTML-like
+    string, so they are encoded (the ``graphviz`` package quotes everything else)."""
+    return path.replace("%", "%25").replace(":", "%3A").replace("<", "%3C").replace(">", "%3E")
 
 
 def _special(kind: str, name: str) -> str:
@@ -68,7 +70,9 @@ def param_class(layer: LayerInfo) -> str:
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Text for an HTML-like label. Graphviz (and graphviz-pure) read ``\\\\`` in one as a
+    single backslash, so each backslash is doubled."""
+    return html.escape(text, quote=True).replace("\\", "\\\\")
 
 
 def _bold(text: str) -> str:
@@ -237,12 +241,14 @@ class _Builder:
                 fill = COLOURS[param_class(layer)]
                 for call in (c for c in self.report.calls if c.layer == layer.path):
                     label = _node_label(layer, self.options, call)
-                    g.node(_call_id(layer.path, call.index), label=label, tooltip=layer.path, fillcolor=fill)
+                    g.node(_call_id(layer.path, call.index), label=label, tooltip=graphviz.nohtml(layer.path),
+                           fillcolor=fill)
             else:
                 attrs = {"fillcolor": COLOURS[param_class(layer)]}
                 if not layer.built or layer.calls == 0:
                     attrs |= {"style": "rounded,filled,dashed", "color": "#dc2626" if not layer.built else "#64748b"}
-                g.node(node_id(layer.path), label=_node_label(layer, self.options), tooltip=layer.path, **attrs)
+                g.node(node_id(layer.path), label=_node_label(layer, self.options),
+                       tooltip=graphviz.nohtml(layer.path), **attrs)
 
     def _add_legend(self, g: graphviz.Digraph) -> None:
         used = {param_class(l) for l in self.view.layers if not self.view.expanded(l.path)}
@@ -256,4 +262,4 @@ def render_dot(report: Report, options: GraphOptions = GraphOptions()) -> str:
     """DOT source for the report's data-flow graph."""
     if options.rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be TB, LR, BT or RL, not {options.rankdir!r}")
-    return _Builder(report, options).build().source
+    return _Builder(printable(report), options).build().source

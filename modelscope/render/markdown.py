@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 from modelscope.render.fmt import count, metric, params_line, shapes
+from modelscope.render.safe import code_span, markdown_text, printable
 from modelscope.render.table import compute_line, model_kind, signature_lines, static_entries, tree_prefixes
 from modelscope.report import LayerInfo, Report, VariableInfo
-from modelscope.view import View, display_name
+from modelscope.view import NO_NAME, View, display_name
 
 _NBSP = "\u00a0"
 
 
-def _code(text: str) -> str:
-    """A code span safe inside a table cell: names and shapes need no other escaping there."""
-    if not text:
-        return ""
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    body = text.replace("|", "\\|").replace("\n", " ")
-    return f"{fence}{pad}{body}{pad}{fence}"
-
-
-def _escape(text: str) -> str:
-    """Plain text in Markdown: every character Markdown or HTML would read as markup escaped."""
-    out = text.replace("\n", " ").replace("\r", " ")
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~" else c for c in out)
-
-
 def _lines(items: list[str]) -> str:
-    return "<br>".join(_code(i) for i in items)
+    return "<br>".join(code_span(i) for i in items)
 
 
 def _static_rows(report: Report, view: View) -> list[list[str]]:
@@ -36,10 +21,10 @@ def _static_rows(report: Report, view: View) -> list[list[str]]:
         guide = prefix.replace(" ", _NBSP)
         if isinstance(item, VariableInfo):
             name = item.path.rpartition("/")[2]
-            rows.append([guide + _code(name), _code(shapes((item.shape,))), item.dtype, count(item.count)])
+            rows.append([guide + code_span(name), code_span(shapes((item.shape,))), item.dtype, count(item.count)])
         else:
-            kind = f" ({_code(item.cls)})" if item.cls else ""
-            rows.append([guide + "**" + _code(display_name(item)) + "**" + kind, "", "", count(item.params)])
+            kind = f" ({code_span(item.cls)})" if item.cls else ""
+            rows.append([guide + "**" + code_span(display_name(item)) + "**" + kind, "", "", count(item.params)])
     return rows
 
 
@@ -58,18 +43,19 @@ def _layer_rows(view: View, layers: list[LayerInfo], macs: bool) -> tuple[list[s
         guide = prefix.replace(" ", _NBSP)
         params = count(layer.params) if layer.built else "unbuilt"
         shape = _lines(shapes(layer.output_shapes).split("\n")) if layer.calls else "not called"
-        row = [guide + _code(display_name(layer)), _code(layer.cls), shape, params]
+        row = [guide + code_span(display_name(layer)), code_span(layer.cls), shape, params]
         row += [str(layer.calls)] if show_calls else []
         rows.append(row + ([metric(layer.macs) if layer.calls else ""] if macs else []))
     return header, rows
 
 
 def render_markdown(report: Report, depth: int | None = None, macs: bool = True) -> str:
+    report = printable(report)
     view = View(report, depth)
     layers = view.layers
     m, t = report.model, report.totals
-    what = f"{_code(m.cls)}, {m.kind}" if m.cls and not report.static else model_kind(report)
-    out = [f"### {_code(m.name)} ({what})", ""]
+    what = f"{code_span(m.cls)}, {m.kind}" if m.cls and not report.static else model_kind(report)
+    out = [f"### {code_span(m.name or NO_NAME)} ({what})", ""]
     if report.static:
         out += _table(["Layer / variable", "Shape", "Dtype", "Params"], _static_rows(report, view))
     else:
@@ -85,9 +71,9 @@ def render_markdown(report: Report, depth: int | None = None, macs: bool = True)
         out.append(f"- **Compute:** {compute}")
     for label, items in (("Input", report.inputs), ("Output", report.outputs)):
         for item in items:
-            named = f"{_code(item.name)} " if len(items) > 1 else ""
-            out.append(f"- **{label}:** {named}{_code(shapes((item.shape,)))} {item.dtype}")
+            named = f"{code_span(item.name)} " if len(items) > 1 else ""
+            out.append(f"- **{label}:** {named}{code_span(shapes((item.shape,)))} {item.dtype}")
     if report.signatures:
-        out.append("- **Signatures:** " + "; ".join(_code(line) for line in signature_lines(report)))
-    out += [f"- **Warning:** {_escape(w)}" for w in report.warnings]
+        out.append("- **Signatures:** " + "; ".join(code_span(line) for line in signature_lines(report)))
+    out += [f"- **Warning:** {markdown_text(w)}" for w in report.warnings]
     return "\n".join(out) + "\n"

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.text import Text
 
+from modelscope.render.safe import printable
 from modelscope.render.table import GAP
 from modelscope.stats import RULES, LayerStats, Moments, StatsReport, VariableStats
 
@@ -86,7 +87,7 @@ CSV_COLUMNS = ("path", "layer", "shape", "dtype", "trainable", "count", "mean", 
 
 
 def render_stats_csv(stats: StatsReport, options: StatsOptions = StatsOptions()) -> str:
-    variables, _, flags = select(stats, options)
+    variables, _, flags = select(printable(stats), options)
     rules: dict[str, list[str]] = {}
     for f in flags:
         rules.setdefault(f.path, []).append(f.rule)
@@ -130,7 +131,7 @@ def _layer_title(layer: LayerStats) -> Text:
 
 def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions()) -> Text:
     """One row per variable, grouped under its layer (unless sorted); flagged rows highlighted."""
-    variables, layers, flags = select(stats, options)
+    variables, layers, flags = select(printable(stats), options)
     flagged = {f.path for f in flags}
     header = ["Variable", "Shape", "dtype", "mean", "std", "min", "max", "|w| mean", "zeros", "NaN/Inf", "histogram"]
     rows: list[tuple[list[str], str]] = []  # cells, style

@@ -14,8 +14,9 @@ from rich.text import Text
 
 from modelscope.memory import TrainingMemory
 from modelscope.render.fmt import count, human_bytes, metric, params_line, shapes
+from modelscope.render.safe import printable
 from modelscope.report import LayerInfo, Report, VariableInfo
-from modelscope.view import View, display_name
+from modelscope.view import NO_NAME, View, display_name
 
 GAP = "   "
 _NUMERIC = ("Params", "Non-train.", "Calls", "MACs", "Act. memory")
@@ -233,6 +234,7 @@ def _static_rows(report: Report, view: View) -> tuple[list[str], list[dict[str, 
 def render_table(report: Report, options: TableOptions = TableOptions()) -> Text:
     """A tree of every layer (down to ``options.depth``) with shapes and parameter counts; for a
     model that was not run (weights file, SavedModel), a tree of layers and their variables."""
+    report = printable(report)
     view = View(report, options.depth)
     layers = view.layers
     if report.static:
@@ -245,7 +247,7 @@ def render_table(report: Report, options: TableOptions = TableOptions()) -> Text
         if own:
             rows.append(own)
     text = Text()
-    text.append(report.model.name, style="bold").append(f" ({model_kind(report)})\n")
+    text.append(report.model.name or NO_NAME, style="bold").append(f" ({model_kind(report)})\n")
     text.append_text(_layout(cols, rows, options.width))
     text.append("\n")
     text.append_text(footer(report, options.macs, options.training))

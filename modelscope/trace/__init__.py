@@ -39,9 +39,11 @@ def declared_inputs(model: Any) -> list[ModelInput]:
     shapes = getattr(model, "_build_shapes_dict", None) or {}
     if len(shapes) == 1 and getattr(model, "built", False):
         (name, shape), = shapes.items()
-        if isinstance(shape, (tuple, list)) and all(d is None or isinstance(d, int) for d in shape):
+        if isinstance(shape, (tuple, list)) and shape and all(d is None or isinstance(d, int) for d in shape):
+            # the batch of a build shape is whatever the first call had (block(tf.zeros([1, ...]))), not a
+            # size the model declares
             return [ModelInput("input" if name == "input_shape" else name.removesuffix("_shape"),
-                               tuple(shape), "float32")]  # fmt: skip
+                               (None, *shape[1:]), "float32")]  # fmt: skip
     return []
 
 
@@ -170,15 +172,25 @@ def _trace_parts(model: Any, source: str | None) -> TracedModel:
             raise
         raise trace_error(rec, e, "Running") from e
     names = [attr_name(model, p) or p.name for p in parts]
+
+    def labels(tensors: list[Any], name: str) -> list[str]:  # "decoder", or "encoder.z_mean" for several
+        def own(t: Any) -> str:  # the input's name, or the layer that makes the output
+            history = getattr(t, "_keras_history", None)
+            return str(getattr(history, "operation", None) and history.operation.name or t.name)
+
+        return [name] if len(tensors) == 1 else [f"{name}.{own(t)}" for t in tensors]
+
+    graphs = [functional_graph(p) for p in parts]
     resolved = [
-        InputArg(shape_of(t) or (), name if len(functional_graph(p).inputs) == 1 else f"{name}.{t.name}", dtype_of(t))
-        for p, name in zip(parts, names)
-        for t in functional_graph(p).inputs
+        InputArg(shape_of(t) or (), label, dtype_of(t))
+        for g, name in zip(graphs, names)
+        for t, label in zip(g.inputs, labels(g.inputs, name))
     ]  # fmt: skip
+    output_names = [label for g, name in zip(graphs, names) for label in labels(g.outputs, name)]
     notes = Notes([f"{cls} has no call(): its sub-models {', '.join(names)} were traced each on its own inputs "
                    "(--method NAME traces one of its methods)"])  # fmt: skip
     traced = _collect(model, rec, resolved, outputs, source, None, notes)
-    return replace(traced, outputs=tuple(replace(o, name=n) for o, n in zip(traced.outputs, names)))
+    return replace(traced, outputs=tuple(replace(o, name=n) for o, n in zip(traced.outputs, output_names)))
 
 
 def _kind(model: Any, records: list[LayerRecord]) -> str:
@@ -191,6 +203,20 @@ def _kind(model: Any, records: list[LayerRecord]) -> str:
     if any(functional_graph(r.layer) is not None for r in records if r.depth == 1):
         return "hybrid"
     return "subclassed"
+
+
+_CONSTANT_INITS = {"Zeros": "zeros", "Ones": "ones", "Constant": "constant"}
+
+
+def constant_init(layer: Any, variable: Any) -> str | None:
+    """``zeros``/``ones``/``constant`` when ``layer`` initialises ``variable`` to a constant (its
+    ``<name>_initializer``, as Keras layers keep them: ``kernel_initializer="zeros"``)."""
+    name = str(getattr(variable, "name", "")).split("/")[-1].split(":")[0]
+    for attr in (f"{name}_initializer", f"{name.removesuffix('_kernel')}_initializer"):
+        init = getattr(layer, attr, None)
+        if init is not None:
+            return _CONSTANT_INITS.get(type(init).__name__)
+    return None
 
 
 def attr_name(parent: Any, child: Any) -> str | None:
@@ -274,17 +300,18 @@ def _collect(
     index = {id(v): i for i, v in enumerate(weights)}
     trainable = {id(v) for v in model.trainable_weights}
     owner: dict[int, str] = {}
+    inits: dict[int, str | None] = {}
     for r in reversed(records):  # children come after parents, so this visits deepest first
         own_vars = getattr(r.layer, "_trainable_variables", []) + getattr(r.layer, "_non_trainable_variables", [])
         for v in own_vars:  # (a functional graph's raw ops, such as Add, are operations with none)
-            owner.setdefault(id(v), r.path)
+            if id(v) not in owner:
+                owner[id(v)], inits[id(v)] = r.path, constant_init(r.layer, v)
     variables = []
     for v in weights:
         layer_path = owner.get(id(v), "")
         prefix = f"{layer_path}/" if layer_path else ""
-        variables.append(
-            VariableInfo(prefix + v.name, layer_path, shape_of(v) or (), dtype_of(v), id(v) in trainable)
-        )
+        variables.append(VariableInfo(prefix + v.name, layer_path, shape_of(v) or (), dtype_of(v),
+                                      id(v) in trainable, inits.get(id(v))))  # fmt: skip
 
     layers = []
     for r in records:
