@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from modelscope.report import VariableInfo
     from modelscope.stats import VariableStats
 
 KERNEL_OUT_AXIS = {  # layers whose "kernel" maps inputs to output channels, and the channel axis
@@ -17,7 +18,7 @@ KERNEL_OUT_AXIS = {  # layers whose "kernel" maps inputs to output channels, and
 }  # fmt: skip
 RULES = {
     "nan_inf": "the variable holds NaN or ±Inf values",
-    "all_zero": "a weight matrix (rank >= 2) whose entries are all exactly 0",
+    "all_zero": "a weight matrix (a float kernel or embedding of rank >= 2) whose entries are all exactly 0",
     "dead_units": "Dense/Conv output channels whose kernel weights are all 0 (|w| <= dead)",
     "exploding": "a weight matrix whose std exceeds `exploding` × sqrt(2 / min(fan_in, fan_out)) "
     "(the largest usual initialisation scale), or whose max |w| exceeds `exploding` × sqrt(6 / min(fan_in, fan_out))",
@@ -37,6 +38,22 @@ _STARTS_CONSTANT = re.compile(
 def starts_constant(path: str) -> bool:
     """Whether a variable is one that a fresh model holds as a constant (zeros or ones)."""
     return bool(_STARTS_CONSTANT.search(path.rsplit("/", 1)[-1]))
+
+
+_MATRIX_ROLE = re.compile(r"(?:kernel|embeddings?|weights?)$")  # what a layer learns as a weight matrix
+
+
+def weight_matrix(v: VariableInfo) -> bool:
+    """Whether the matrix rules judge ``v``: a float kernel or embedding table of rank >= 2 that
+    its layer does not initialise to a constant. Tokens, positional tables, offsets and integer
+    buffers (``class_token``, ``pos_embed``, ``position_ids``) often start at zero, or are no
+    weights at all. Unnamed variables (a Keras 3 weights file) are judged by rank and role."""
+    if len(v.shape) < 2 or v.init or "float" not in v.dtype:
+        return False
+    name = v.path.rsplit("/", 1)[-1].split(":")[0]
+    if name.isdigit():
+        return not starts_constant(v.path)
+    return bool(_MATRIX_ROLE.search(name)) and not starts_constant(v.path)
 
 
 @dataclass(frozen=True)
@@ -78,12 +95,10 @@ def flags_for(stat: VariableStats, layer_cls: str, t: Thresholds) -> list[Flag]:
     if m.nan or m.inf:
         flags.append(Flag(v.path, "nan_inf", f"{m.nan} NaN and {m.inf} Inf values"))
     # a weight matrix: a kernel or an embedding, not a bias or a scale that happens to have rank 2
-    # what starts as a constant (by its layer's initializer, or its role) is judged by nan_inf alone
-    constant = bool(v.init) or starts_constant(v.path)
-    matrix = len(v.shape) >= 2 and m.count > 1 and m.mean is not None and not constant
+    matrix = weight_matrix(v) and m.count > 1 and m.mean is not None
     if matrix and m.zeros == 1.0:
         flags.append(Flag(v.path, "all_zero", f"all {m.count:,} entries are 0"))
-    elif stat.dead_units and not constant:
+    elif stat.dead_units and matrix:
         channels = v.shape[KERNEL_OUT_AXIS[layer_cls]]
         message = f"{stat.dead_units} of {channels} output channels have all-zero weights"
         flags.append(Flag(v.path, "dead_units", message))
