@@ -178,11 +178,40 @@ class Tracer:
             # The layer's own __call__ runs once more inside the scratch graph: that is this
             # same call, so the wrapper maps its tensors onto ours instead of recording it.
             frame.outer_inputs = call_tensors(self.tree, args, kwargs)
-            return self.backend.compute_output_spec(layer, *args, **kwargs)
+            traced = self.backend.compute_output_spec(layer, *args, **kwargs)
+            return self._sharper(traced, self._declared_outputs(layer, frame, args, kwargs))
         known = self._recorded_outputs(layer, frame)
         if known is not None:
             return known
         return layer.compute_output_spec(*args, **kwargs)
+
+    def _declared_outputs(self, layer: Any, frame: Frame, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """What Keras itself says this call returns: the outputs it recorded in the graph, or
+        the layer's own ``compute_output_shape``; None when it says nothing."""
+        known = self._recorded_outputs(layer, frame)
+        if known is not None or getattr(layer.compute_output_shape, "_is_default", False):
+            return known
+        try:
+            return layer.compute_output_spec(*args, **kwargs)
+        except Exception:  # it cannot say; the traced outputs stand
+            return None
+
+    def _sharper(self, traced: Any, declared: Any) -> Any:
+        """The declared outputs where they know more than the trace and never contradict it.
+
+        TensorFlow's shape inference loses sizes that Keras knows (a block that reshapes with
+        ``ops.shape(x)[0]``: Keras records ``(None, 69, 16)``, the scratch graph ``(None, None, 16)``).
+        """
+        ours, theirs = tensors(self.tree, traced), tensors(self.tree, declared) if declared is not None else []
+        if len(ours) != len(theirs):
+            return traced
+        gained = False
+        for a, b in zip(ours, theirs):
+            sa, sb = tuple(a.shape), tuple(b.shape)
+            if len(sa) != len(sb) or any(x is not None and x != y for x, y in zip(sa, sb)):
+                return traced
+            gained |= any(x is None and y is not None for x, y in zip(sa, sb))
+        return declared if gained else traced
 
     def _dense_specs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Keras marks some dense results as sparse (``x * scalar``: its Multiply spec takes a
