@@ -42,10 +42,14 @@ def load_report(source: str, spec: InputSpec, object_name: str | None = None,
 
 
 def _read_report(ref: Any) -> Report:
+    from modelscope.load.source import check_metadata_size
+
+    path = Path(ref.target)
+    check_metadata_size(path, "size", path.stat().st_size)
     try:
-        return Report.from_json(Path(ref.target).read_text(encoding="utf-8"))
-    except (ValueError, KeyError, TypeError) as e:
-        raise LoadError(f"{ref.label}: not a modelscope report JSON ({e})") from e
+        return Report.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
+        raise LoadError(f"{ref.label}: not a modelscope report JSON ({type(e).__name__}: {e})") from e
 
 
 @contextmanager

@@ -124,7 +124,7 @@ ERRORS = {
     "call fails": (["callfail.py", "--input-shape", "None,8"], 1,
                    "failed in layer 'conv2d' (Conv2D) on input shape (None, 4)"),
     "output is the source": (["callfail.py", "--input-shape", "None,4,4,1", "-o", "callfail.py"], 2,
-                             "is the model source itself"),
+                             "would overwrite callfail.py, which this run reads"),
 }  # fmt: skip
 
 

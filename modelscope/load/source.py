@@ -116,20 +116,45 @@ def _h5_kind(path: Path) -> str:
 
     try:
         with h5py.File(path, "r") as f:
-            return "keras_file" if "model_config" in f.attrs else "weights_file"
+            if "model_config" not in f.attrs:
+                return "weights_file"
+            check_metadata_size(path, "model_config", f.attrs.get_id("model_config").get_storage_size())
+            return "keras_file"
     except OSError as e:
         raise LoadError(f"{path}: the HDF5 file is damaged or truncated ({e}). Save the model again.") from e
 
 
+def metadata_limit() -> int:
+    """The most bytes of configuration (config.json, metadata.json, an .h5 model_config) read
+    from a model file: 64 MiB, or ``MODELSCOPE_MAX_CONFIG_MB``."""
+    try:
+        return int(float(os.environ.get("MODELSCOPE_MAX_CONFIG_MB", "64")) * 2**20)
+    except ValueError:
+        return 64 * 2**20
+
+
+def check_metadata_size(path: Path | str, what: str, size: int) -> None:
+    """Refuse configuration larger than :func:`metadata_limit` before reading it."""
+    limit = metadata_limit()
+    if size > limit:
+        raise LoadError(f"{path}: its {what} is {size / 2**20:,.0f} MiB, more than the {limit / 2**20:,.0f} MiB "
+                        "modelscope reads from a model file. If you trust the file, raise the limit with "
+                        "MODELSCOPE_MAX_CONFIG_MB=<size in MiB>.")  # fmt: skip
+
+
 def _check_keras_archive(path: Path) -> None:
-    """A ``.keras`` file is a zip with config.json; refuse damaged or too-new ones early."""
+    """A ``.keras`` file is a zip with config.json; refuse damaged, oversized or too-new ones early."""
     if path.stat().st_size == 0:
         raise LoadError(f"{path}: the file is empty. Save the model again (model.save('model.keras')).")
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
+            for name in ("config.json", "metadata.json"):
+                if name in names:
+                    check_metadata_size(path, name, z.getinfo(name).file_size)
             meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+            meta = meta if isinstance(meta, dict) else {}
+    except (zipfile.BadZipFile, OSError, ValueError, RecursionError) as e:
         raise LoadError(f"{path}: not a valid .keras archive (truncated or not a Keras file: {e}). "
                         "Save the model again with model.save('model.keras').") from e
     if "config.json" not in names:

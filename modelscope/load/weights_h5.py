@@ -13,6 +13,7 @@ variables are trainable: all count as trainable.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,19 +61,31 @@ def _open(path: str) -> Any:
         raise LoadError(f"{path}: the HDF5 file is damaged or truncated ({e}). Save the weights again.") from e
 
 
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OSError, RecursionError, UnicodeError)
+
+
+def _variable(f: Any, layer: str, name: str, key: str) -> VariableInfo:
+    data = f[key]
+    if not hasattr(data, "shape") or data.shape is None or data.dtype.kind in "OSUa":
+        raise ValueError(f"{key} is not a numeric dataset")
+    return VariableInfo(f"{layer}/{name}" if layer else name, layer, tuple(int(d) for d in data.shape),
+                        np.dtype(data.dtype).name, True)  # fmt: skip
+
+
 def read_weights_file(path: str, label: str | None = None) -> tuple[TracedModel, tuple[str, ...]]:
     """The weights file as a model without data flow: layers from its groups, variables with
-    shapes and dtypes; and for each variable the dataset path holding its value."""
+    shapes and dtypes; and for each variable the dataset path holding its value. A file that
+    does not have this structure is a LoadError naming what is wrong."""
     with _open(path) as f:
-        entries = _keras2_variables(f) if "layer_names" in f.attrs else _keras3_variables(f)
+        try:
+            entries = _keras2_variables(f) if "layer_names" in f.attrs else _keras3_variables(f)
+            variables = tuple(_variable(f, layer, name, key) for layer, name, key in entries)
+        except _MALFORMED as e:
+            raise LoadError(f"{path}: not a Keras weights file modelscope can read ({type(e).__name__}: {e}). "
+                            "Save the weights again with model.save_weights().") from e  # fmt: skip
         if not entries:
             raise LoadError(f"{path}: no weights found in this HDF5 file (neither Keras 3's layers/vars "
                             "groups nor Keras 2's layer_names).")  # fmt: skip
-        variables = tuple(
-            VariableInfo(f"{layer}/{name}" if layer else name, layer, tuple(int(d) for d in f[key].shape),
-                         np.dtype(f[key].dtype).name, True)
-            for layer, name, key in entries
-        )  # fmt: skip
     keys = tuple(key for _, _, key in entries)
     paths = sorted({"/".join(v.layer.split("/")[: i + 1]) for v in variables if v.layer
                     for i in range(v.layer.count("/") + 1)})  # fmt: skip
@@ -95,7 +108,16 @@ def read_weights_file(path: str, label: str | None = None) -> tuple[TracedModel,
 
 def weight_values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...]
                   ) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
-    """Each variable's value, read from the file one dataset at a time."""
+    """Each variable's value, read from the file one dataset at a time (a dataset claiming more
+    bytes than this machine's memory is refused, not read)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 2**63
     with _open(path) as f:
         for info, key in zip(variables, keys):
-            yield info, np.asarray(f[key][()])
+            if info.bytes > memory:
+                raise LoadError(f"{path}: {key} claims {info.bytes / 2**30:,.1f} GiB, more than this machine's "
+                                "memory; the file is damaged or not what it seems.")  # fmt: skip
+            try:
+                value = np.asarray(f[key][()])
+            except _MALFORMED as e:
+                raise LoadError(f"{path}: cannot read {key} ({type(e).__name__}: {e}).") from e
+            yield info, value

@@ -7,7 +7,7 @@ from typing import Any
 
 from modelscope.diff import ArchitectureDiff, LayerChange, WeightsDiff
 from modelscope.render.fmt import inline_shapes
-from modelscope.render.safe import code_span, fenced, markdown_text, printable
+from modelscope.render.safe import code_span, fenced, printable
 
 SCHEMA = "modelscope.diff/1"
 _MARK = {"added": "+", "removed": "-", "changed": "~", "same": "="}
@@ -91,7 +91,8 @@ def render_diff_text(a: str, b: str, arch: ArchitectureDiff | None, weights: Wei
 
 
 def _cell(text: str) -> str:
-    return markdown_text(text)
+    """A table cell of prose: nothing in it can end the cell, open a code span or start HTML."""
+    return text.replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
 
 
 def render_diff_markdown(a: str, b: str, arch: ArchitectureDiff | None, weights: WeightsDiff | None,

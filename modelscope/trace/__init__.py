@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from modelscope.errors import TraceError
@@ -152,7 +152,7 @@ def _trace_once(model: Any, spec: InputSpec, resolved: list[InputArg], source: s
         raise trace_error(rec, e, "Running") from e
     notes = Notes()
     if fn is not None:
-        notes.append(f"traced {type(model).__name__}.{spec.method}() instead of call() (--method)")
+        notes.lines.append(f"traced {type(model).__name__}.{spec.method}() instead of call() (--method)")
     return _collect(model, rec, resolved, outputs, source, (args, kwargs, fn), notes)
 
 
@@ -272,16 +272,30 @@ def parents_first(records: list[LayerRecord]) -> list[LayerRecord]:
 T = TypeVar("T")
 
 
-class Notes(list[str]):
-    """Warnings for the report: what could not be determined and is shown as unknown."""
+@dataclass
+class Notes:
+    """Warnings for the report: how the model was traced, and what could not be determined,
+    one line per kind of failure naming the first layers it hit."""
 
-    def attempt(self, what: str, unknown: T, compute: Callable[..., T], *args: Any) -> T:
+    lines: list[str] = field(default_factory=list)
+    failures: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def attempt(self, what: str, subject: str, unknown: T, compute: Callable[..., T], *args: Any) -> T:
         """``compute(*args)``, or ``unknown`` with a warning when it fails (a partial report beats a crash)."""
         try:
             return compute(*args)
         except Exception as e:
-            self.append(f"{what} could not be determined ({type(e).__name__}: {clean_message(e)}); shown as unknown")
+            error = f"{type(e).__name__}: {clean_message(e).splitlines()[0]}"
+            self.failures.setdefault((what, error), []).append(subject)
             return unknown
+
+    def warnings(self) -> tuple[str, ...]:
+        out = list(self.lines)
+        for (what, error), subjects in self.failures.items():
+            more = f" and {len(subjects) - 3} more" if len(subjects) > 3 else ""
+            names = ", ".join(repr(s) for s in subjects[:3]) + more
+            out.append(f"{what} of {names} could not be determined ({error}); shown as unknown")
+        return tuple(out)
 
 
 def _collect(
@@ -317,27 +331,27 @@ def _collect(
     for r in records:
         parent = layer_of_path[r.parent] if r.parent else model
         own = tuple(index[id(v)] for v in getattr(r.layer, "weights", ()) if id(v) in index)
-        cost, covers = notes.attempt(f"the cost of {r.path!r}", (Cost(None, None, "could not be computed"), False),
+        cost, covers = notes.attempt("the cost", r.path, (Cost(None, None, "could not be computed"), False),
                                      record_cost, r, functional_graph)  # fmt: skip
         layers.append(
             TracedLayer(
                 path=r.path, name=r.name,
-                attr=notes.attempt(f"the attribute holding {r.path!r}", None, attr_name, parent, r.layer),
+                attr=notes.attempt("the attribute name", r.path, None, attr_name, parent, r.layer),
                 cls=type(r.layer).__name__, depth=r.depth, parent=r.parent,
                 input_shapes=r.input_shapes, output_shapes=r.output_shapes,
                 calls=r.calls, built=bool(getattr(r.layer, "built", True)), variables=own,
                 cost=cost, cost_covers_children=covers,
-                activation_bytes=notes.attempt(f"the output size of {r.path!r}", None, activation_bytes, r),
-                config=notes.attempt(f"the settings of {r.path!r}", {}, layer_config, r.layer),
+                activation_bytes=notes.attempt("the output size", r.path, None, activation_bytes, r),
+                config=notes.attempt("the settings", r.path, {}, layer_config, r.layer),
             )
         )  # fmt: skip
     own_cost = (
         Cost(0, 0) if call is None or (call[2] is None and functional_graph(model) is not None)
-        else notes.attempt("the cost of the model's own ops", Cost(None, None), own_ops_cost, model, *call)
+        else notes.attempt("the cost", "(the model's own ops)", Cost(None, None), own_ops_cost, model, *call)
     )  # fmt: skip
 
     default_names = [_default_name("output", i, len(outputs)) for i in range(len(outputs))]
-    output_names = notes.attempt("the output names", default_names, _output_names, model, len(outputs))
+    output_names = notes.attempt("the names", "the outputs", default_names, _output_names, model, len(outputs))
     repeated = {r.path for r in records if r.calls > 1}
     calls = tuple(
         CallInfo(r.path, k, ins, outs)
@@ -366,7 +380,7 @@ def _collect(
         calls=calls,
         call_edges=call_edges,
         own_cost=own_cost,
-        warnings=tuple(notes),
+        warnings=notes.warnings(),
     )  # fmt: skip
 
 
@@ -381,7 +395,10 @@ def layer_config(layer: Any) -> dict[str, Any]:
     A config may hold anything (functions, nested serialised objects, tensors): each value is
     reduced to plain JSON by :func:`config_value`, so no config can break the report.
     """
-    config = layer.get_config()
+    try:
+        config = layer.get_config()
+    except NotImplementedError:  # a custom layer without get_config(): it has no settings to compare
+        return {}
     return {key: config_value(config[key]) for key in CONFIG_KEYS if key in config}
 
 
