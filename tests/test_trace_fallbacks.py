@@ -194,7 +194,8 @@ def test_config_values_of_any_kind_become_json(keras_fresh) -> None:
     from modelscope.trace import config_value
 
     keras = keras_fresh
-    assert config_value({"class_name": "function", "config": "keras_hub>gelu_approximate"}) == "keras_hub>gelu_approximate"
+    gelu = "keras_hub>gelu_approximate"
+    assert config_value({"class_name": "function", "config": gelu}) == gelu
     assert config_value({"class_name": "ReLU", "config": {"name": "re_lu"}}) == "re_lu"
     assert config_value({"class_name": "Custom", "config": {"a": 1}}) == "Custom"
     assert config_value(keras.activations.gelu) == "gelu"
