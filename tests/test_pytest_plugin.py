@@ -126,6 +126,39 @@ def test_snapshot_create_match_mismatch_update(pytester: pytest.Pytester, wider_
     unchanged.stdout.fnmatch_lines(["modelscope: 0 snapshot(s) written, 1 unchanged"])
 
 
+TWO_CLASSES = """
+class TestSmall:
+    def test_arch(self, modelscope_snapshot):
+        modelscope_snapshot.assert_match("hybrid_cnn.json")
+
+class TestWide:
+    def test_arch(self, modelscope_snapshot):
+        modelscope_snapshot.assert_match("wider.json")
+"""
+
+
+@pytest.mark.tf
+def test_snapshots_of_same_named_tests_in_two_classes_are_separate(pytester: pytest.Pytester, wider_json: Path) -> None:
+    import stat
+
+    _setup(pytester, HYBRID_JSON, wider_json)
+    pytester.makepyfile(test_classes=TWO_CLASSES)
+    pytester.runpytest("-p", "no:cacheprovider", "--modelscope-update").assert_outcomes(passed=2)
+    folder = pytester.path / "__modelscope__" / "test_classes"
+    assert sorted(p.name for p in folder.iterdir()) == ["TestSmall.test_arch.json", "TestWide.test_arch.json"]
+    assert '"params": 101985' in (folder / "TestWide.test_arch.json").read_text()
+    assert '"params": 101985' not in (folder / "TestSmall.test_arch.json").read_text()
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in folder.iterdir())  # as any file the user writes
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+    (folder / "TestWide.test_arch.json").write_text('{"schema": "modelscope.snapshot/1", "layers": [')  # truncated
+    broken = pytester.runpytest("-p", "no:cacheprovider")
+    broken.assert_outcomes(passed=1, failed=1)
+    broken.stdout.fnmatch_lines(["*snapshot __modelscope__/test_classes/TestWide.test_arch.json is not a modelscope "
+                                 "snapshot (JSONDecodeError*); run pytest --modelscope-update to write it again."])
+    assert "Traceback" not in broken.stdout.str()
+
+
 TOML = '''
 [[model]]
 name = "hybrid"

@@ -17,9 +17,11 @@ def import_code(imports: tuple[str, ...]) -> dict[str, Any]:
     """Import each ``--import`` (a .py file or a module) and return the classes and functions they
     define, by name, as custom objects for Keras's loader (registered ones are found anyway)."""
     from modelscope.load.pyfile import import_file, import_module
+    from modelscope.load.source import check_kind
 
     found: dict[str, Any] = {}
     for item in imports:
+        check_kind(Path(item))  # a FIFO or a directory named .py is refused, not opened
         module = import_file(item) if item.endswith(".py") or Path(item).is_file() else import_module(item)
         for name, value in vars(module).items():
             if (inspect.isclass(value) or inspect.isfunction(value)) and value.__module__ == module.__name__:

@@ -30,22 +30,24 @@ def _config(path: str) -> dict[str, Any]:
         with h5py.File(path, "r") as f:
             raw = f.attrs.get("model_config")
             return json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw is not None else {}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, RecursionError):
         return {}
 
 
-def _lambda_layers(node: Any) -> list[str]:
-    """Names of the Lambda layers anywhere in a config tree."""
-    found = []
-    if isinstance(node, Mapping):
-        if node.get("class_name") == "Lambda":
-            found.append(str((node.get("config") or {}).get("name", "?")))
-        for value in node.values():
-            found += _lambda_layers(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += _lambda_layers(value)
-    return found
+def _lambda_layers(root: Any) -> list[str]:
+    """Names of the Lambda layers anywhere in a config tree (walked without recursion: a
+    hostile file may nest deeper than Python's stack)."""
+    found, todo = [], [root]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Mapping):
+            if node.get("class_name") == "Lambda":
+                inner = node.get("config")
+                found.append(str(inner.get("name", "?") if isinstance(inner, Mapping) else "?"))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return found[::-1]
 
 
 def _chain(error: BaseException) -> str:
@@ -83,7 +85,12 @@ def load_keras_file(path: str, *, unsafe: bool = False, custom_objects: Mapping[
         return keras.saving.load_model(path, custom_objects=custom, compile=False, safe_mode=not unsafe), None
     except Exception as e:
         text = _chain(e)
-        if "safe_mode" in text and "Lambda" in text:
+        oom = re.search(r"OOM when allocating tensor with shape\[([\d,]+)\]", text)
+        if oom or isinstance(e, MemoryError):
+            what = f"a variable of shape ({oom.group(1).replace(',', ', ')})" if oom else "a variable"
+            raise LoadError(f"{path}: {what} does not fit in this machine's memory; the file's configuration "
+                            "asks for more than it can hold.") from e  # fmt: skip
+        if lambdas and not unsafe or "safe_mode" in text and "Lambda" in text:
             names = ", ".join(f"{n!r} (Lambda)" for n in lambdas) or "a Lambda layer"
             raise LoadError(f"{path}: layer {names} stores Python code, which safe mode does not run. If you "
                             "trust this file, add --unsafe (its code will then run).") from e  # fmt: skip

@@ -62,7 +62,7 @@ def check_syntax(path: Path) -> None:
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def _check_kind(path: Path) -> None:
+def check_kind(path: Path) -> None:
     """Refuse what is not a regular file or a directory before anything opens it (a FIFO would
     hang the read), and name a symlink loop or a directory where a file belongs as such."""
     try:
@@ -196,7 +196,7 @@ def parse_source(source: str, obj: str | None = None) -> SourceRef:
     attr = attr or obj
     path = Path(target)
     suffix = path.suffix.lower()
-    _check_kind(path)
+    check_kind(path)
     if path.exists():
         _readable(path)
     if suffix == ".py":
