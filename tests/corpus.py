@@ -25,6 +25,8 @@ from typing import Any
 
 import keras
 
+Inputs = dict[str, tuple[tuple[int | None, ...], str]]  # input name -> (shape, dtype)
+
 
 @dataclass
 class Entry:
@@ -33,10 +35,17 @@ class Entry:
     build: Callable[[], keras.Model]
     slow: bool = False  # building takes more than ~5 s on a 2-core machine
     expected_params: int | None = None  # a published figure, when there is one
+    inputs: Inputs | None = None  # what Keras expects, recorded by make()
+
+    def make(self) -> keras.Model:
+        """Build the model and record the inputs it declares (all corpus models are functional)."""
+        model = self.build()
+        self.inputs = keras_inputs(model)
+        return model
 
 
-def keras_inputs(model: keras.Model) -> dict[str, tuple[tuple[int | None, ...], str]]:
-    """The inputs a (functional) model declares: name -> (shape, dtype)."""
+def keras_inputs(model: keras.Model) -> Inputs:
+    """The inputs a functional model declares: name -> (shape, dtype)."""
     return {t.name: (tuple(t.shape), str(t.dtype)) for t in keras.tree.flatten(model.inputs)}
 
 
@@ -44,6 +53,7 @@ def keras_inputs(model: keras.Model) -> dict[str, tuple[tuple[int | None, ...], 
 
 # Tiny values, keyed by parameter NAME. Every dimension is 16 (hidden), 32 (feed-forward) or
 # 8 (per head) so sub-models built independently agree on their widths.
+# fmt: off
 SMALL: dict[str, Any] = {
     # sizes of text models
     "vocabulary_size": 64, "vocab_size": 64, "text_vocab_size": 64, "vocab_size_per_layer_input": 64,
@@ -73,20 +83,29 @@ SMALL: dict[str, Any] = {
     "stackwise_num_repeats": [1, 1], "stackwise_num_filters": [8, 16], "stackwise_num_blocks": [1, 1],
     "stackwise_num_strides": [1, 2], "stackwise_strides": [1, 2],
 }
+# fmt: on
 
-# Per-class fallback, used only where a name alone cannot say what the class needs (why, per line).
+
 def _lazy(cls_name: str, **kwargs: Any) -> Callable[[], Any]:
     """A sub-model built from SMALL plus ``kwargs`` (deferred until the parent is built)."""
     return lambda: small(_hub_class(cls_name), **kwargs)
 
 
+def _layer(cls_name: str, **kwargs: Any) -> Callable[[], Any]:
+    """A ``keras_hub.layers`` sub-model with exactly these settings (deferred)."""
+    return lambda: getattr(_hub("layers"), cls_name)(**kwargs)
+
+
+# Per-class fallback, used only where a name alone cannot say what the class needs (why, per entry).
+# Values that are functions are called at build time (sub-models).
+# fmt: off
 OVERRIDES: dict[str, dict[str, Any]] = {
     # stackwise CNNs: their lists must agree in length and nesting, per architecture
     "CSPNetBackbone": dict(stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1],
                            block_type="dark_block", stage_type="dark"),
     "ResNetBackbone": dict(input_conv_filters=[64], input_conv_kernel_sizes=[3], block_type="basic_block",
                            stackwise_num_filters=[64, 16, 16, 16], stackwise_num_blocks=[1, 1, 1, 1],
-                           stackwise_num_strides=[1, 2, 2, 2]),  # stem and first stage must be 64; 4 stages: P2..P5 (RetinaNet)
+                           stackwise_num_strides=[1, 2, 2, 2]),  # stem and stage 1 must be 64; P2..P5 for RetinaNet
     "EfficientNetBackbone": dict(stackwise_kernel_sizes=[3, 3], stackwise_num_repeats=[1, 1],
                                  stackwise_input_filters=[8, 8], stackwise_output_filters=[8, 16],
                                  stackwise_expansion_ratios=[1, 2], stackwise_squeeze_and_excite_ratios=[0.0, 0.25],
@@ -151,27 +170,24 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "PARSeqBackbone": dict(image_encoder=_lazy("ViTBackbone", use_class_token=False)),
     "SAMBackbone": dict(image_encoder=_lazy("ViTDetBackbone", image_shape=(32, 32, 3), patch_size=4,
                                             num_output_channels=16, window_size=2),
-                        prompt_encoder=lambda: keras_hub_layers().SAMPromptEncoder(
-                            hidden_size=16, image_embedding_size=(8, 8), input_image_size=(32, 32),
-                            mask_in_channels=4),
-                        mask_decoder=lambda: keras_hub_layers().SAMMaskDecoder(
-                            num_layers=2, hidden_size=16, intermediate_dim=32, num_heads=2, embedding_dim=16,
-                            num_multimask_outputs=3, iou_head_depth=2, iou_head_hidden_dim=16)),
+                        prompt_encoder=_layer("SAMPromptEncoder", hidden_size=16, image_embedding_size=(8, 8),
+                                              input_image_size=(32, 32), mask_in_channels=4),
+                        mask_decoder=_layer("SAMMaskDecoder", num_layers=2, hidden_size=16, intermediate_dim=32,
+                                            num_heads=2, embedding_dim=16, num_multimask_outputs=3, iou_head_depth=2,
+                                            iou_head_hidden_dim=16)),
     "SAM3PromptableConceptBackbone": dict(  # the docstring's example, shrunk; SAM3 layers take their own settings
-        vision_encoder=lambda: keras_hub_layers().SAM3VisionEncoder(
-            image_shape=(56, 56, 3), patch_size=14, num_layers=2, hidden_dim=16, intermediate_dim=32, num_heads=2,
-            fpn_hidden_dim=16, fpn_scale_factors=[4.0, 2.0, 1.0, 0.5], pretrain_image_shape=(28, 28, 3),
-            window_size=2, global_attn_indexes=[1, 2]),
-        text_encoder=lambda: keras_hub_layers().SAM3TextEncoder(
-            vocabulary_size=64, embedding_dim=16, hidden_dim=16, num_layers=2, num_heads=2, intermediate_dim=32),
-        geometry_encoder=lambda: keras_hub_layers().SAM3GeometryEncoder(
-            num_layers=2, hidden_dim=16, intermediate_dim=32, num_heads=2, roi_size=7),
-        detr_encoder=lambda: keras_hub_layers().SAM3DetrEncoder(num_layers=2, hidden_dim=16, intermediate_dim=32,
-                                                               num_heads=2),
-        detr_decoder=lambda: keras_hub_layers().SAM3DetrDecoder(
-            image_shape=(56, 56, 3), patch_size=14, num_layers=2, hidden_dim=16, intermediate_dim=32, num_heads=2,
-            num_queries=8),
-        mask_decoder=lambda: keras_hub_layers().SAM3MaskDecoder(num_upsampling_stages=3, hidden_dim=16, num_heads=2)),
+        vision_encoder=_layer("SAM3VisionEncoder", image_shape=(56, 56, 3), patch_size=14, num_layers=2,
+                              hidden_dim=16, intermediate_dim=32, num_heads=2, fpn_hidden_dim=16,
+                              fpn_scale_factors=[4.0, 2.0, 1.0, 0.5], pretrain_image_shape=(28, 28, 3),
+                              window_size=2, global_attn_indexes=[1, 2]),
+        text_encoder=_layer("SAM3TextEncoder", vocabulary_size=64, embedding_dim=16, hidden_dim=16, num_layers=2,
+                            num_heads=2, intermediate_dim=32),
+        geometry_encoder=_layer("SAM3GeometryEncoder", num_layers=2, hidden_dim=16, intermediate_dim=32,
+                                num_heads=2, roi_size=7),
+        detr_encoder=_layer("SAM3DetrEncoder", num_layers=2, hidden_dim=16, intermediate_dim=32, num_heads=2),
+        detr_decoder=_layer("SAM3DetrDecoder", image_shape=(56, 56, 3), patch_size=14, num_layers=2, hidden_dim=16,
+                            intermediate_dim=32, num_heads=2, num_queries=8),
+        mask_decoder=_layer("SAM3MaskDecoder", num_upsampling_stages=3, hidden_dim=16, num_heads=2)),
     "StableDiffusion3Backbone": dict(  # the VAE is not exported and its GroupNorms need 32 channels
         mmdit_patch_size=2, mmdit_hidden_dim=16, mmdit_num_layers=2, mmdit_num_heads=2, mmdit_position_size=8,
         mmdit_qk_norm=None, mmdit_dual_attention_indices=None, latent_channels=4,
@@ -190,19 +206,15 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         num_decoder_layers=2, decoder_attention_heads=2, decoder_ffn_dim=32, decoder_n_points=[2, 2],
         lqe_hidden_dim=8, num_lqe_layers=2, out_features=["stage1", "stage2"], image_shape=(32, 32, 3), seed=0),
 }
+# fmt: on
 OVERRIDES["SmolLMBackbone"] = OVERRIDES["SmolLM3Backbone"]  # one class, two names
 
 
-def keras_hub_models() -> Any:
+def _hub(module: str = "models") -> Any:
+    """``keras_hub.models`` (or ``.layers``), imported on first use."""
     import keras_hub
 
-    return keras_hub.models
-
-
-def keras_hub_layers() -> Any:
-    import keras_hub
-
-    return keras_hub.layers
+    return getattr(keras_hub, module)
 
 
 def _vae_class() -> type:
@@ -212,7 +224,7 @@ def _vae_class() -> type:
 
 
 def _hub_class(name: str) -> type:
-    for module in (keras_hub_models(), keras_hub_layers()):
+    for module in (_hub("models"), _hub("layers")):
         if hasattr(module, name):
             return getattr(module, name)
     raise LookupError(f"no keras_hub class {name}")
@@ -226,7 +238,7 @@ def _sibling(cls: type, param: str) -> type | None:
     """The class in ``cls``'s own keras-hub package whose name ends with the parameter's name
     (CLIPBackbone's ``vision_encoder`` -> CLIPVisionEncoder, BLIP2's ``qformer`` -> BLIP2QFormer)."""
     package = cls.__module__.rsplit(".", 1)[0]
-    for module in (keras_hub_models(), keras_hub_layers()):
+    for module in (_hub("models"), _hub("layers")):
         for name, other in inspect.getmembers(module, inspect.isclass):
             if other.__module__.startswith(package + ".") and _norm(name).endswith(_norm(param)) and other is not cls:
                 return other
@@ -269,9 +281,9 @@ def _seeded(make: Callable[[], keras.Model]) -> Callable[[], keras.Model]:
 def backbone_classes() -> list[type]:
     """Every concrete Backbone in ``keras_hub.models``, once (aliases such as ESM2Backbone left out).
     Abstract bases forward ``*args`` (FeaturePyramidBackbone) and are left out too."""
-    base = keras_hub_models().Backbone
+    base = _hub().Backbone
     seen: dict[int, type] = {}
-    for _, cls in inspect.getmembers(keras_hub_models(), inspect.isclass):
+    for _, cls in inspect.getmembers(_hub(), inspect.isclass):
         params = inspect.signature(cls.__init__).parameters.values()
         if (issubclass(cls, base) and cls is not base and not inspect.isabstract(cls)
                 and not any(p.kind is p.VAR_POSITIONAL for p in params)):  # fmt: skip
@@ -290,9 +302,9 @@ TASK_SUFFIXES = ("Classifier", "CausalLM")
 
 def task_classes() -> list[type]:
     """Every ``*Classifier``/``*CausalLM`` task that takes ``backbone=`` and ``preprocessor=``."""
-    base = keras_hub_models().Task
+    base = _hub().Task
     seen: dict[int, type] = {}
-    for _, cls in inspect.getmembers(keras_hub_models(), inspect.isclass):
+    for _, cls in inspect.getmembers(_hub(), inspect.isclass):
         params = inspect.signature(cls.__init__).parameters
         if (issubclass(cls, base) and cls.__name__.endswith(TASK_SUFFIXES)
                 and getattr(cls, "backbone_cls", None) is not None
@@ -317,7 +329,7 @@ def hub_tasks() -> list[Entry]:
 # EfficientNetV2L 8.7, EfficientNetB7 7.6, EfficientNetV2M 6.5, NASNetMobile 5.3, EfficientNetB6 5.2,
 # InceptionResNetV2 4.9. (The rest take 0.6-4.4 s; ConvNeXtXLarge 4.4 s.)
 SLOW_APPS = frozenset({"NASNetLarge", "EfficientNetV2L", "EfficientNetB7", "EfficientNetV2M", "NASNetMobile",
-                       "EfficientNetB6", "InceptionResNetV2"})
+                       "EfficientNetB6", "InceptionResNetV2"})  # fmt: skip
 
 
 def application_builders() -> list[tuple[str, Callable[..., keras.Model]]]:
@@ -336,14 +348,15 @@ def applications() -> list[Entry]:
 
 # --- full-size models with published parameter counts ----------------------------------------
 
+
 def full_size() -> list[Entry]:
     def gpt2() -> keras.Model:
-        return keras_hub_models().GPT2Backbone(vocabulary_size=50257, num_layers=12, num_heads=12, hidden_dim=768,
-                                               intermediate_dim=3072, max_sequence_length=1024)  # fmt: skip
+        return _hub().GPT2Backbone(vocabulary_size=50257, num_layers=12, num_heads=12, hidden_dim=768,
+                                   intermediate_dim=3072, max_sequence_length=1024)  # fmt: skip
 
     def bert() -> keras.Model:
-        return keras_hub_models().BertBackbone(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768,
-                                               intermediate_dim=3072, max_sequence_length=512, num_segments=2)  # fmt: skip
+        return _hub().BertBackbone(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768,
+                                   intermediate_dim=3072, max_sequence_length=512, num_segments=2)  # fmt: skip
 
     return [Entry("full/gpt2_small", "full", _seeded(gpt2), slow=True, expected_params=124_439_808),
             Entry("full/bert_base", "full", _seeded(bert), slow=True, expected_params=109_482_240)]  # fmt: skip

@@ -52,12 +52,13 @@ def keras_output_shapes(model: keras.Model) -> list[tuple[int | None, ...]]:
     return [tuple(t.shape) for t in keras.tree.flatten(spec)]
 
 
-def check(entry: corpus.Entry, times: dict[str, float]) -> list[str]:
-    """Run every step on one entry; return the mismatches (raises on an exception)."""
+def check(entry: corpus.Entry, times: dict[str, float], notes: list[str]) -> list[str]:
+    """Run every step on one entry; return the mismatches (raises on an exception). ``notes``
+    receives what is worth knowing but not a failure (the report's own warnings)."""
     stage = "build"
     t = time.perf_counter()
     try:
-        model = entry.build()
+        model = entry.make()
         times[stage] = time.perf_counter() - t
         stage, t = "inspect", time.perf_counter()
         report = modelscope.inspect(model)
@@ -70,6 +71,9 @@ def check(entry: corpus.Entry, times: dict[str, float]) -> list[str]:
         times[stage] = time.perf_counter() - t
         stage = "compare"
         problems = []
+        warned = getattr(report, "warnings", ())
+        if warned:
+            notes.append(f"{len(warned)} report warning(s): {warned[0].splitlines()[0][:120]}")
         if not dot.lstrip().startswith(("digraph", "strict digraph")):
             problems.append("graph: not DOT source")
         params = model.count_params()
@@ -127,13 +131,14 @@ def main() -> int:
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     fast_time = 0.0
     print(f"{len(entries)} models · modelscope {modelscope.__version__} from {Path(modelscope.__file__).parent} · "
-          f"keras {keras.__version__}", flush=True)
+          f"keras {keras.__version__}", flush=True)  # fmt: skip
     for entry in entries:
         keras.backend.clear_session()
         times: dict[str, float] = {}
+        notes: list[str] = []
         start = time.perf_counter()
         try:
-            problems = check(entry, times)
+            problems = check(entry, times, notes)
             detail = "; ".join(problems)
         except Exception as e:  # noqa: BLE001 - one model's failure must not stop the run
             stage = getattr(e, "stage", "?")
@@ -152,9 +157,10 @@ def main() -> int:
         counts[status] += 1
         steps = " ".join(f"{k} {v:.1f}s" for k, v in times.items())
         slow = " (slow)" if entry.slow else ""
-        print(f"{status}  {entry.id:45s} {total:6.1f}s{slow}  [{steps}]  {detail}".rstrip(), flush=True)
+        info = f"  (note: {'; '.join(notes)})" if notes else ""
+        print(f"{status}  {entry.id:45s} {total:6.1f}s{slow}  [{steps}]  {detail}{info}".rstrip(), flush=True)
     print(f"\n{counts['PASS']} PASS, {counts['FAIL']} FAIL, {counts['SKIP']} SKIP · "
-          f"non-slow entries took {fast_time:.0f} s", flush=True)
+          f"non-slow entries took {fast_time:.0f} s", flush=True)  # fmt: skip
     return 1 if counts["FAIL"] else 0
 
 
