@@ -116,10 +116,13 @@ def _upsampling(layer: Any, ins: _Shapes, outs: _Shapes) -> Cost:
 
 
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+_CELL_GATES = {"SimpleRNNCell": 1, "LSTMCell": 4, "GRUCell": 3}  # RNN(cell) with a built-in cell
 
 
 def _rnn(layer: Any, ins: _Shapes, outs: _Shapes) -> Cost:
-    gates = _GATES[type(layer).__name__]
+    gates = _GATES.get(type(layer).__name__) or _CELL_GATES.get(type(layer.cell).__name__)
+    if gates is None:
+        return Cost(None, None, f"a custom cell ({type(layer.cell).__name__}) runs once per time step")
     shape = ins[0]
     if shape is None or len(shape) < 3 or shape[1] is None or shape[-1] is None:
         return Cost(None, None, "the number of time steps is unknown")
@@ -180,7 +183,7 @@ FORMULAS: dict[str, Callable[[Any, _Shapes, _Shapes], Cost]] = {
                      "RepeatVector", "Identity", "Masking", "Concatenate", "ActivityRegularization"], _free),
     **dict.fromkeys(["UpSampling1D", "UpSampling2D", "UpSampling3D"], _upsampling),
     "Embedding": _embedding,
-    **dict.fromkeys(list(_GATES), _rnn),
+    **dict.fromkeys([*_GATES, "RNN"], _rnn),
     "Bidirectional": _bidirectional,
     "Attention": _attention,
     "MultiHeadAttention": _mha,
