@@ -134,6 +134,12 @@ def _trace_once(model: Any, spec: InputSpec, resolved: list[InputArg], source: s
     keras_inputs = _real_inputs(resolved) if eager else _symbolic_inputs(model, resolved)
     names = [a.name if spec.named else None for a in resolved]  # names pick dict/keyword calls
     args, kwargs = call_arguments(model, keras_inputs, names, fn)
+    graph = functional_graph(model)
+    if eager and fn is None and graph is not None:  # called for real: the inputs in the model's own structure
+        import keras
+
+        real = {id(t): x for t, x in zip(graph.inputs, keras_inputs)}
+        args, kwargs = (keras.tree.map_structure(lambda t: real[id(t)], graph._inputs_struct),), {}
 
     if fn is None and not eager and not _all_built(model):
         warm = Recorder(root=model)

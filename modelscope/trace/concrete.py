@@ -3,12 +3,12 @@
 Some models run only on concrete shapes: ``tf.random.normal(shape=x.shape)`` or Python
 arithmetic on ``x.shape[1]`` fails while a dimension is ``None``. When the symbolic trace fails,
 such a model is traced twice more with every unknown dimension made concrete (the batch at 1 and
-2, any other at 32 and 64) — still symbolically, without values — and, if that fails too, twice
-on real tensors (random floats, zero integers; the model runs for inference, no weight is
-changed). The two traces are merged: a dimension that differs between them follows an unknown
-one and is shown as ``None`` again, so no size the user did not give is ever printed. Costs are
-kept when the batch was the only unknown dimension (they are per sample, and the first trace
-runs at batch 1).
+2, any other at 128 and 192: long enough for audio front ends, divisible by 64) — still
+symbolically, without values — and, if that fails too, twice on real tensors (random floats,
+zero integers; the model runs for inference, no weight is changed). The two traces are merged:
+a dimension that differs between them follows an unknown one and is shown as ``None`` again, so
+no size the user did not give is ever printed. Costs are kept when the batch was the only
+unknown dimension (they are per sample, and the first trace runs at batch 1).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from modelscope.inputs import InputArg, Shape
 from modelscope.report import CallInfo, Cost, InputInfo, OutputInfo
 from modelscope.traced import TracedLayer, TracedModel
 
-SIZES = ((1, 32), (2, 64))  # (batch, any other unknown dimension) in the two traces
+SIZES = ((1, 128), (2, 192))  # (batch, any other unknown dimension) in the two traces
 
 
 def concrete_args(resolved: list[InputArg], run: int) -> list[InputArg]:
