@@ -81,6 +81,8 @@ def _bold(text: str) -> str:
 
 
 def _small(text: str, size: int = 10) -> str:
+    if not text:
+        return ""  # Graphviz rejects an empty <font> element
     return f'<font point-size="{size}">{_e(text)}</font>'
 
 
@@ -97,14 +99,14 @@ def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None =
     if layer.calls == 0:
         lines.append(_small("not called"))
     else:
-        lines.append(_small(", ".join(format_shape(s) for s in outputs)))
+        lines.append(_small(", ".join(format_shape(s) for s in outputs) or "no tensor output"))
     if not layer.built:
         lines.append(_small("unbuilt", 9))
     elif layer.params:
         lines.append(_small(f"{layer.params:,} params", 9))
     if options.macs and layer.calls and (layer.macs is None or layer.macs):
         lines.append(_small(metric(layer.macs, "MACs"), 9))
-    return "<" + "<br/>".join(lines) + ">"
+    return "<" + "<br/>".join(line for line in lines if line) + ">"
 
 
 def _cluster_label(layer: LayerInfo) -> str:
