@@ -1,4 +1,4 @@
-"""The optional compiled helper for `modelscope stats` (see modelscope/_scan.c).
+"""The optional compiled helper for `modelscope stats` (see modelscope/analysis/_scan.c).
 
 Everything else is in pyproject.toml. `optional=True`: without a C compiler the install still
 succeeds and stats use the NumPy path (same figures, slower).
@@ -6,4 +6,4 @@ succeeds and stats use the NumPy path (same figures, slower).
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("modelscope._scan", ["modelscope/_scan.c"], optional=True)])
+setup(ext_modules=[Extension("modelscope.analysis._scan", ["modelscope/analysis/_scan.c"], optional=True)])

@@ -24,10 +24,10 @@ def main() -> None:
 
     keras = import_keras()
     import modelscope.trace as trace
-    from modelscope.inputs import make_input_spec
+    from modelscope.model.inputs import make_input_spec
+    from modelscope.model.report import Cost
+    from modelscope.model.traced import build_report
     from modelscope.render.table import render_table
-    from modelscope.report import Cost
-    from modelscope.traced import build_report
 
     model = getattr(keras.applications, args.model)(weights=None)
     spec = make_input_spec(None, None)

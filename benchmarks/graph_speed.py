@@ -27,7 +27,7 @@ def main() -> None:
 
     keras = import_keras()
     import modelscope
-    from modelscope.graphviz_render import render_graph, system_dot
+    from modelscope.render.graphviz import render_graph, system_dot
 
     if not system_dot():
         raise SystemExit("system Graphviz is needed for this comparison: apt-get install graphviz")

@@ -61,7 +61,7 @@ def main() -> None:
 
         keras = import_keras()
         import modelscope
-        from modelscope.inputs import make_input_spec
+        from modelscope.model.inputs import make_input_spec
         from modelscope.trace import trace_model
 
         keras.applications.ResNet50(weights=None).save(folder / "resnet50.keras")

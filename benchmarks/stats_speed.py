@@ -9,7 +9,7 @@ Targets (issue #4), after the model is built:
   * spectral metrics (power iteration on the large kernels) are timed separately.
 
 Run: python benchmarks/stats_speed.py [--model VGG16] [--repeat 3] [--numpy]
-(--numpy measures the NumPy-only path, used when modelscope/_scan.c could not be compiled)
+(--numpy measures the NumPy-only path, used when modelscope/analysis/_scan.c could not be compiled)
 (the first repeat of each side pays page faults for fresh memory; the median hides it)
 """
 
@@ -34,8 +34,8 @@ def main() -> None:
     import numpy as np
 
     import modelscope
-    from modelscope import stats
-    from modelscope.stats import compute_stats
+    from modelscope.analysis import stats
+    from modelscope.analysis.stats import compute_stats
 
     if args.numpy:
         stats._native = None

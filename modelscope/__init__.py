@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from modelscope.errors import ModelscopeError
 
 if TYPE_CHECKING:
-    from modelscope.report import Report
+    from modelscope.model.report import Report
 
 __all__ = ["ModelscopeError", "Report", "__version__", "graph", "inspect"]
 __version__ = "0.1.0"
@@ -20,7 +20,7 @@ def __getattr__(name: str) -> Any:
     """``modelscope.Report`` on first use: the pytest plugin imports this package in every pytest
     run, and the report module's dataclasses take tens of milliseconds to build."""
     if name == "Report":
-        from modelscope.report import Report
+        from modelscope.model.report import Report
 
         return Report
     raise AttributeError(f"module 'modelscope' has no attribute {name!r}")

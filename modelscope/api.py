@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelscope.errors import LoadError, UsageError
-from modelscope.inputs import InputSpec, make_input_spec
+from modelscope.load.opened import Opened
 from modelscope.load.source import LoadOptions
-from modelscope.report import Report, VariableInfo
-from modelscope.traced import build_report
+from modelscope.model.inputs import InputSpec, make_input_spec
+from modelscope.model.report import Report
+from modelscope.model.traced import build_report
 
 if TYPE_CHECKING:
-    import numpy as np
-
-
-@dataclass(frozen=True)
-class Opened:
-    """A loaded source: its report, the live Keras model when there is one, and a way to read
-    each variable's value (one at a time) for ``stats``."""
-
-    report: Report
-    model: Any | None
-    values: Callable[[], Iterator[tuple[VariableInfo, np.ndarray]]]
-    stored: bool = True  # the values were saved (a model file, a checkpoint), not fresh initialisations
+    pass
 
 
 def load_report(source: str, spec: InputSpec, object_name: str | None = None,
@@ -126,7 +116,7 @@ def inspect(
     signature: str | None = None,
     method: str | None = None,
 ) -> Report:
-    """Build and trace a model, returning its :class:`~modelscope.report.Report`.
+    """Build and trace a model, returning its :class:`~modelscope.model.report.Report`.
 
     ``model_or_source`` is a Keras model, or a source as the CLI takes it: ``file.py``,
     ``file.py:attr``, ``package.module:attr``, ``model.keras``, ``model.h5``,
@@ -153,7 +143,7 @@ def graph(
     **options: Any,
 ) -> str | bytes:
     """The model's graph: SVG or DOT text, PNG or PDF bytes. Options as the CLI's ``graph``."""
-    from modelscope.graphviz_render import render_graph
+    from modelscope.render.graphviz import render_graph
 
     load = {k: options.pop(k) for k in ("unsafe", "imports", "signature", "method") if k in options}
     report = model_or_source if isinstance(model_or_source, Report) else inspect(
@@ -178,11 +168,11 @@ def stats(
     signature: str | None = None,
     method: str | None = None,
 ) -> Any:
-    """Weight statistics and health flags (a :class:`modelscope.stats.StatsReport`).
+    """Weight statistics and health flags (a :class:`modelscope.analysis.stats.StatsReport`).
 
     ``weights`` loads a ``.weights.h5`` file (``model.save_weights``) into the built model first.
     """
-    from modelscope.stats import Thresholds, compute_stats
+    from modelscope.analysis.stats import Thresholds, compute_stats
 
     spec = make_input_spec(input_shape, dtype, method)
     opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature))
@@ -205,7 +195,7 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     when both sides hold stored weights (model files, checkpoints, live models, or ``weights_a``/
     ``weights_b`` loaded into models built from code), the weights diff; each None when not made.
     Fresh initialisations of two Python sources are not compared: they differ by chance alone."""
-    from modelscope.diff import architecture_diff, weights_diff
+    from modelscope.analysis.diff import architecture_diff, weights_diff
     from modelscope.load.source import parse_source
 
     options = LoadOptions(unsafe, tuple(imports), signature)

@@ -78,7 +78,7 @@ def _inputs(source: str, model: dict[str, Any], *more: str | None) -> list[str]:
 def _report(source: str, model: dict[str, Any]) -> Any:
     """The report for SOURCE, from the shared model options (``model_options``)."""
     from modelscope.api import load_report
-    from modelscope.inputs import make_input_spec
+    from modelscope.model.inputs import make_input_spec
 
     spec = make_input_spec(list(model["input_shapes"]) or None, list(model["dtypes"]) or None,
                            model["method"])  # before TF
@@ -136,14 +136,14 @@ def summary(source: str, fmt: str, output: str | None, depth: int | None, width:
     chosen = _columns(columns)
     _check_output(output, _inputs(source, model))
     if batch_size is not None:
-        from modelscope.memory import SLOTS
+        from modelscope.analysis.memory import SLOTS
 
         if optimizer.lower() not in SLOTS:
             raise UsageError(f"--optimizer {optimizer}: unknown; use one of {', '.join(sorted(SLOTS))}")
     report = _report(source, model)
     training = None
     if batch_size is not None:
-        from modelscope.memory import training_memory
+        from modelscope.analysis.memory import training_memory
 
         training = training_memory(report, batch_size, optimizer)
     if fmt == "json":
@@ -228,8 +228,8 @@ def graph(source: str, output: str | None, fmt: str | None, depth: int | None, r
     kind = _graph_format(fmt, output)
     _check_output(output, _inputs(source, model))
     report = _report(source, model)
-    from modelscope.graphviz_render import render_graph
     from modelscope.render.dot import GraphOptions, render_dot
+    from modelscope.render.graphviz import render_graph
 
     if depth is None and report.model.kind == "savedmodel":
         depth = SAVEDMODEL_GRAPH_DEPTH  # a recovered tree can be large; --depth shows more
@@ -269,7 +269,7 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
     Example:
       modelscope stats model.py --input-shape None,28,28,1 --weights trained.weights.h5 --check
     """
-    from modelscope.stats import Thresholds
+    from modelscope.analysis.stats import Thresholds
 
     try:
         limits = Thresholds.parse(thresholds)
@@ -277,7 +277,7 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
         raise UsageError(f"--threshold {e}") from e
     _check_output(output, _inputs(source, model, weights))
     from modelscope.api import stats as compute
-    from modelscope.inputs import make_input_spec
+    from modelscope.model.inputs import make_input_spec
 
     shapes, dtypes = list(model["input_shapes"]) or None, list(model["dtypes"]) or None
     make_input_spec(shapes, dtypes, model["method"])  # bad shapes fail before TensorFlow
@@ -338,7 +338,7 @@ def diff(a: str, b: str, input_shapes: tuple[str, ...], shapes_a: tuple[str, ...
       modelscope diff old_model.py new_model.py --input-shape None,28,28,1 --format markdown
     """
     from modelscope.api import diff as compute
-    from modelscope.inputs import make_input_spec
+    from modelscope.model.inputs import make_input_spec
     from modelscope.render.diff import diff_dict, differs, render_diff_markdown, render_diff_text
 
     def shape(values: tuple[str, ...]) -> Any:

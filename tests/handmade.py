@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from modelscope.report import Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
-from modelscope.traced import TracedLayer, TracedModel
+from modelscope.model.report import Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
+from modelscope.model.traced import TracedLayer, TracedModel
 
 
 def _layer(path: str, cls: str, out: tuple, variables: tuple[int, ...] = (), calls: int = 1, attr=None, built=True):

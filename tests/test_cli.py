@@ -37,7 +37,7 @@ def test_help_does_not_import_tensorflow(args: list[str], cli_env) -> None:
 
 
 def test_import_modelscope_is_light(cli_env) -> None:
-    modules = "modelscope, modelscope.report, modelscope.render.table, modelscope.render.dot, modelscope.graphviz_render, modelscope.stats, modelscope.render.stats"  # noqa: E501
+    modules = "modelscope, modelscope.model.report, modelscope.render.table, modelscope.render.dot, modelscope.render.graphviz, modelscope.analysis.stats, modelscope.render.stats"  # noqa: E501
     assert heavy_modules(f"import {modules}", cli_env) == []
 
 

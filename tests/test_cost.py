@@ -8,7 +8,7 @@ import json
 import pytest
 
 import modelscope
-from modelscope.memory import training_memory
+from modelscope.analysis.memory import training_memory
 from modelscope.render.fmt import metric
 
 pytestmark = pytest.mark.tf

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modelscope.analysis.diff import architecture_diff
 from modelscope.api import diff
-from modelscope.diff import architecture_diff
+from modelscope.model.report import Report
 from modelscope.render.diff import diff_dict, differs, render_diff_markdown, render_diff_text
-from modelscope.report import Report
 
 from .conftest import GOLDEN, SAMPLES
 

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from modelscope.graphviz_render import GraphvizError, render_graph
+from modelscope.model.report import Edge
+from modelscope.model.traced import build_report
 from modelscope.render.dot import GraphOptions, render_dot
-from modelscope.report import Edge
-from modelscope.traced import build_report
+from modelscope.render.graphviz import GraphvizError, render_graph
 
 from .handmade import residual_model
 
@@ -96,13 +96,13 @@ def test_hostile_names_render_with_system_graphviz(hostile_report) -> None:
 
 
 def test_hostile_names_render_with_the_portable_fallback(hostile_report, monkeypatch) -> None:
-    monkeypatch.setattr("modelscope.graphviz_render.system_dot", lambda: None)
+    monkeypatch.setattr("modelscope.render.graphviz.system_dot", lambda: None)
     texts = _svg_texts(render_graph(render_dot(hostile_report), "svg"))
     assert HOSTILE in texts
 
 
 def test_pdf_without_system_graphviz_says_how_to_install_it(report, monkeypatch) -> None:
-    monkeypatch.setattr("modelscope.graphviz_render.system_dot", lambda: None)
+    monkeypatch.setattr("modelscope.render.graphviz.system_dot", lambda: None)
     with pytest.raises(GraphvizError, match="apt-get install graphviz.*SVG, PNG and DOT work without it"):
         render_graph(render_dot(report), "pdf")
     assert render_graph(render_dot(report), "png").startswith(b"\x89PNG")

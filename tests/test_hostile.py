@@ -226,7 +226,7 @@ def test_hostile_names_keep_csv_records_whole(hostile) -> None:
 
 
 def test_a_report_cannot_choose_where_graph_writes(tmp_path: Path, cli_env) -> None:
-    from modelscope.report import InputInfo, ModelInfo, OutputInfo, Report, Totals
+    from modelscope.model.report import InputInfo, ModelInfo, OutputInfo, Report, Totals
 
     for name in ("../x/pwned", "/tmp/abs_pwned", ".."):
         report = Report(ModelInfo(name, "X", "functional"), (InputInfo("i", (None, 1), "float32"),),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelscope.errors import InputSpecError
-from modelscope.inputs import InputArg, ModelInput, format_shape, make_input_spec, parse_shape, resolve
+from modelscope.model.inputs import InputArg, ModelInput, format_shape, make_input_spec, parse_shape, resolve
 
 
 @pytest.mark.parametrize(

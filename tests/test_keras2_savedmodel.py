@@ -10,8 +10,8 @@ import pytest
 
 import modelscope
 from modelscope.errors import LoadError, TraceError
-from modelscope.report import Report
-from modelscope.traced import build_report
+from modelscope.model.report import Report
+from modelscope.model.traced import build_report
 
 pytestmark = pytest.mark.tf
 

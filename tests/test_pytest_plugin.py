@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from modelscope.report import Report
+from modelscope.model.report import Report
 from modelscope.testing import dump_snapshot, snapshot_of, stable_paths
 
 from .conftest import GOLDEN, SAMPLES
@@ -225,7 +225,7 @@ def test_stable_paths_survive_keras_name_counters(keras_fresh) -> None:
 
 
 def test_plugin_import_is_light(tmp_path: Path) -> None:
-    code = ("import sys, modelscope.pytest_plugin\n"
+    code = ("import sys, modelscope.testing.plugin\n"
             "heavy = [m for m in ('tensorflow', 'keras', 'numpy', 'h5py', 'rich') if m in sys.modules]\n"
             "assert not heavy, heavy\n")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, timeout=60)

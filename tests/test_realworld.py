@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 import modelscope
+from modelscope.analysis.stats import compute_stats
 from modelscope.api import open_source
-from modelscope.graphviz_render import render_graph
-from modelscope.inputs import make_input_spec
-from modelscope.stats import compute_stats
+from modelscope.model.inputs import make_input_spec
+from modelscope.render.graphviz import render_graph
 
 pytestmark = pytest.mark.tf
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from modelscope.analysis.view import View
+from modelscope.model.report import Report
+from modelscope.model.traced import build_report
 from modelscope.render.markdown import render_markdown
 from modelscope.render.table import TableOptions, render_table
-from modelscope.report import Report
-from modelscope.traced import build_report
-from modelscope.view import View
 
 from .handmade import residual_model
 

@@ -12,8 +12,8 @@ import pytest
 import modelscope
 from modelscope.errors import UsageError
 from modelscope.load.savedmodel import SavedModelContents, read_savedmodel
-from modelscope.report import Edge
-from modelscope.traced import TracedModel, build_report
+from modelscope.model.report import Edge
+from modelscope.model.traced import TracedModel, build_report
 
 pytestmark = pytest.mark.tf
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -9,12 +9,12 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from modelscope import stats
+from modelscope.analysis import stats
+from modelscope.analysis.spectral import spectral
+from modelscope.analysis.stats import CHUNK, PARALLEL_MIN, Thresholds, compute_stats, variable_stats
+from modelscope.model.report import VariableInfo
+from modelscope.model.traced import build_report
 from modelscope.render.stats import CSV_COLUMNS, render_stats_csv, render_stats_json, render_stats_table, sparkline
-from modelscope.report import VariableInfo
-from modelscope.spectral import spectral
-from modelscope.stats import CHUNK, PARALLEL_MIN, Thresholds, compute_stats, variable_stats
-from modelscope.traced import build_report
 
 from .handmade import residual_model
 
@@ -46,7 +46,7 @@ CASES = {
 def scan_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with the compiled scan and again with NumPy alone: both must give the same figures."""
     if request.param == "native" and stats._native is None:
-        pytest.skip("modelscope._scan was not built (no C compiler at install time)")
+        pytest.skip("modelscope.analysis._scan was not built (no C compiler at install time)")
     if request.param == "numpy":
         monkeypatch.setattr(stats, "_native", None)
     return request.param

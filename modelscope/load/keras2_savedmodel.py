@@ -20,9 +20,9 @@ import re
 import warnings
 from typing import Any
 
-from modelscope import report as r_
-from modelscope import traced as t_
 from modelscope.errors import LoadError
+from modelscope.model import report as r_
+from modelscope.model import traced as t_
 from modelscope.trace import attr_name, parents_first, trace_error
 from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, shape_of
 

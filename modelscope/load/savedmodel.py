@@ -19,8 +19,8 @@ from typing import Any
 
 from modelscope.errors import LoadError, SourceError, UsageError
 from modelscope.load.savedmodel_scopes import natural_key, object_paths, object_tree, proto_shape, scope_ops, scope_tree
-from modelscope.report import CallEdge, Edge, InputInfo, ModelInfo, OutputInfo, SignatureInfo, VariableInfo
-from modelscope.traced import TracedModel
+from modelscope.model.report import CallEdge, Edge, InputInfo, ModelInfo, OutputInfo, SignatureInfo, VariableInfo
+from modelscope.model.traced import TracedModel
 
 _DTYPES = {"float": "float32", "double": "float64", "half": "float16"}
 _protos_cache: tuple[Any, Any] | None = None
@@ -28,7 +28,7 @@ _protos_cache: tuple[Any, Any] | None = None
 
 @dataclass(frozen=True)
 class SavedModelContents:
-    """What :func:`read_savedmodel` found; ``traced`` is ready for :func:`modelscope.report.build_report`."""
+    """What :func:`read_savedmodel` found; ``traced`` is ready for :func:`modelscope.model.report.build_report`."""
 
     traced: TracedModel
     signatures: tuple[SignatureInfo, ...]

@@ -30,9 +30,9 @@ import re
 from collections import deque
 from typing import Any
 
-from modelscope.inputs import Shape
-from modelscope.report import CallInfo, SignatureInfo
-from modelscope.traced import TracedLayer
+from modelscope.model.inputs import Shape
+from modelscope.model.report import CallInfo, SignatureInfo
+from modelscope.model.traced import TracedLayer
 
 _SUFFIX = re.compile(r"_\d+$")
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from modelscope.errors import ModelscopeWarning
-from modelscope.report import VariableInfo
-from modelscope.traced import build_report
+from modelscope.model.report import VariableInfo
+from modelscope.model.traced import build_report
 
 if TYPE_CHECKING:
-    from modelscope.api import Opened
-    from modelscope.inputs import InputSpec
+    from modelscope.load.opened import Opened
     from modelscope.load.source import LoadOptions, SourceRef
+    from modelscope.model.inputs import InputSpec
 
 
 def open_savedmodel(ref: SourceRef, spec: InputSpec, options: LoadOptions) -> Opened:
@@ -36,7 +36,7 @@ def open_savedmodel(ref: SourceRef, spec: InputSpec, options: LoadOptions) -> Op
 
 
 def _generic(ref: SourceRef, options: LoadOptions) -> Opened:
-    from modelscope.api import Opened
+    from modelscope.load.opened import Opened
     from modelscope.load.savedmodel import read_savedmodel
 
     contents = read_savedmodel(ref.target, options.signature, ref.label)
@@ -58,8 +58,8 @@ def checkpoint_values(path: str, variables: tuple[VariableInfo, ...], keys: tupl
 
 
 def _keras2(ref: SourceRef) -> Opened:
-    from modelscope.api import Opened
     from modelscope.load.keras2_savedmodel import load_keras2_savedmodel
+    from modelscope.load.opened import Opened
     from modelscope.trace.weights import variable_values
 
     model, traced = load_keras2_savedmodel(ref.target, ref.label)

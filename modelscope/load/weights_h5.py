@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from modelscope.errors import LoadError
-from modelscope.report import ModelInfo, VariableInfo
-from modelscope.traced import TracedLayer, TracedModel
+from modelscope.model.report import ModelInfo, VariableInfo
+from modelscope.model.traced import TracedLayer, TracedModel
 
 
 def _text(value: Any) -> str:

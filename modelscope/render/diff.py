@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelscope.diff import ArchitectureDiff, LayerChange, WeightsDiff
+from modelscope.analysis.diff import ArchitectureDiff, LayerChange, WeightsDiff
 from modelscope.render.fmt import inline_shapes
 from modelscope.render.safe import code_span, fenced, printable
 

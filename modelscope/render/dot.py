@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import graphviz
 
-from modelscope.inputs import format_shape
-from modelscope.render.fmt import metric
+from modelscope.analysis.view import View, display_name
+from modelscope.model.inputs import format_shape
+from modelscope.model.report import CallInfo, LayerInfo, Report
+from modelscope.render.fmt import metric, model_kind
 from modelscope.render.safe import printable
-from modelscope.render.table import model_kind
-from modelscope.report import CallInfo, LayerInfo, Report
-from modelscope.view import View, display_name
 
 FONT = "Helvetica"
 COLOURS = {  # fill colour by what a layer's parameters are

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from modelscope.render.fmt import count, metric, params_line, shapes
+from modelscope.analysis.view import NO_NAME, View, display_name
+from modelscope.model.report import LayerInfo, Report, VariableInfo
+from modelscope.render.fmt import (
+    compute_line,
+    count,
+    metric,
+    model_kind,
+    params_line,
+    shapes,
+    signature_lines,
+    static_entries,
+    tree_prefixes,
+)
 from modelscope.render.safe import code_span, markdown_text, printable
-from modelscope.render.table import compute_line, model_kind, signature_lines, static_entries, tree_prefixes
-from modelscope.report import LayerInfo, Report, VariableInfo
-from modelscope.view import NO_NAME, View, display_name
 
 _NBSP = "\u00a0"
 

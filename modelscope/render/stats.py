@@ -11,9 +11,9 @@ from typing import Any
 
 from rich.text import Text
 
+from modelscope.analysis.stats import RULES, LayerStats, Moments, StatsReport, VariableStats
+from modelscope.render.fmt import GAP
 from modelscope.render.safe import printable
-from modelscope.render.table import GAP
-from modelscope.stats import RULES, LayerStats, Moments, StatsReport, VariableStats
 
 SCHEMA = "modelscope.stats/1"
 SORT_KEYS = ("path", "count", "mean", "std", "min", "max", "abs_mean", "l2", "zeros", "nan", "inf")

@@ -12,13 +12,24 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.text import Text
 
-from modelscope.memory import TrainingMemory
-from modelscope.render.fmt import count, human_bytes, metric, params_line, shapes
+from modelscope.analysis.memory import TrainingMemory
+from modelscope.analysis.view import NO_NAME, View, display_name
+from modelscope.model.report import LayerInfo, Report, VariableInfo
+from modelscope.render.fmt import (
+    GAP,
+    compute_line,
+    count,
+    human_bytes,
+    metric,
+    model_kind,
+    params_line,
+    shapes,
+    signature_lines,
+    static_entries,
+    tree_prefixes,
+)
 from modelscope.render.safe import printable
-from modelscope.report import LayerInfo, Report, VariableInfo
-from modelscope.view import NO_NAME, View, display_name
 
-GAP = "   "
 _NUMERIC = ("Params", "Non-train.", "Calls", "MACs", "Act. memory")
 COLUMN_NAMES = {  # --columns names -> headers (Layer always shows)
     "type": "Type", "shape": "Output shape", "params": "Params", "nontrainable": "Non-train.",
@@ -34,31 +45,6 @@ class TableOptions:
     columns: tuple[str, ...] | None = None  # names from COLUMN_NAMES; None: every column that says something
     macs: bool = True  # the MACs and activation-memory columns and the compute footer
     training: TrainingMemory | None = None  # a training-memory line in the footer
-
-
-def tree_prefixes(layers: list[LayerInfo]) -> list[str]:
-    """Tree guides (``├── ``, ``│   ``, ``└── ``) for layers listed parents-first."""
-    last_child: dict[str | None, str] = {}
-    for layer in layers:
-        last_child[layer.parent] = layer.path
-    prefixes = []
-    for layer in layers:
-        parts = []
-        ancestor = layer.parent
-        while ancestor is not None:  # from the parent up: does each ancestor have siblings below?
-            up = ancestor.rpartition("/")[0] or None
-            parts.append("    " if last_child.get(up) == ancestor else "│   ")
-            ancestor = up
-        guide = "└── " if last_child[layer.parent] == layer.path else "├── "
-        prefixes.append("".join(reversed(parts)) + guide)
-    return prefixes
-
-
-def model_kind(report: Report) -> str:
-    """``Functional, functional``; for stored-only models what the file is."""
-    m = report.model
-    what = {"weights": "weights file, no architecture", "savedmodel": "SavedModel"}.get(m.kind, m.kind)
-    return f"{m.cls}, {what}" if m.cls else what
 
 
 def columns(report: Report, view: View, options: TableOptions = TableOptions()) -> list[str]:
@@ -186,30 +172,6 @@ def _layout(cols: list[str], rows: list[dict[str, Text]], room: int | None) -> T
     return out
 
 
-def static_entries(report: Report, view: View) -> list[tuple[str, LayerInfo | VariableInfo]]:
-    """Layers and, under each shown layer, its own variables, with tree guides: the summary of a
-    model known only from its stored variables (a weights file, a SavedModel), which ran nothing."""
-    shown = {l.path for l in view.layers}
-    own: dict[str, list[VariableInfo]] = {}
-    for v in report.variables:
-        if v.layer in shown or v.layer == "":
-            own.setdefault(v.layer, []).append(v)
-    items: list[LayerInfo | VariableInfo] = []
-    nodes: list[LayerInfo] = []
-
-    def add(layer: LayerInfo | None, path: str) -> None:
-        for v in own.get(path, []):
-            items.append(v)
-            nodes.append(LayerInfo(v.path, v.path, None, "", 0, path or None, (), (), 0, 0, 0, 0, 0))
-        for child in (l for l in view.layers if l.parent == (path or None)):
-            items.append(child)
-            nodes.append(child)
-            add(child, child.path)
-
-    add(None, "")
-    return list(zip(tree_prefixes(nodes), items))
-
-
 def _static_rows(report: Report, view: View) -> tuple[list[str], list[dict[str, Text]]]:
     cols = ["Layer / variable", "Shape", "Dtype", "Params"]
     if report.totals.non_trainable:
@@ -252,28 +214,6 @@ def render_table(report: Report, options: TableOptions = TableOptions()) -> Text
     text.append("\n")
     text.append_text(footer(report, options.macs, options.training))
     return text
-
-
-def signature_lines(report: Report) -> list[str]:
-    """``name: in (shape) dtype, ... -> out (shape) dtype``, one line per SavedModel signature."""
-
-    def side(items: tuple) -> str:
-        return ", ".join(f"{i.name} {shapes((i.shape,))} {i.dtype}" for i in items) or "(nothing)"
-
-    return [f"{s.name}: {side(s.inputs)} -> {side(s.outputs)}" for s in report.signatures]
-
-
-def compute_line(report: Report) -> str | None:
-    """``1.512 M MACs / sample (3.062 M FLOPs) · activations 67.66 KB / sample``; None if not computed."""
-    t = report.totals
-    if t.macs is None:
-        return None
-    line = f"{metric(t.macs, 'MACs')} / sample ({metric(t.flops, 'FLOPs')})"
-    if t.activation_bytes is not None:
-        line += f" · activations {human_bytes(t.activation_bytes)} / sample"
-    if t.uncounted:
-        line += f" · not counted (cost unknown): {', '.join(t.uncounted)}"
-    return line
 
 
 def training_line(m: TrainingMemory) -> str:

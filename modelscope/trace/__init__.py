@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from modelscope.errors import TraceError
-from modelscope.inputs import InputArg, InputSpec, ModelInput, format_shape, resolve
-from modelscope.report import CallEdge, CallInfo, Cost, Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
+from modelscope.model.inputs import InputArg, InputSpec, ModelInput, format_shape, resolve
+from modelscope.model.report import CallEdge, CallInfo, Cost, Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
+from modelscope.model.traced import TracedLayer, TracedModel
 from modelscope.trace.concrete import trace_concrete
 from modelscope.trace.costing import activation_bytes, own_ops_cost, record_cost
 from modelscope.trace.recorder import (
@@ -26,7 +27,6 @@ from modelscope.trace.recorder import (
     shape_of,
 )
 from modelscope.trace.tracer import Tracer, call_arguments, functional_graph, has_call, model_method, sublayers
-from modelscope.traced import TracedLayer, TracedModel
 
 __all__ = ["attr_name", "declared_inputs", "parents_first", "trace_error", "trace_model"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from modelscope.report import Cost, dtype_bytes
+from modelscope.model.report import Cost, dtype_bytes
 from modelscope.trace.cost import known, layer_cost, ops_cost, per_sample
 from modelscope.trace.recorder import LayerRecord, dtype_of
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from modelscope.errors import LoadError
-from modelscope.report import Report, VariableInfo
+from modelscope.model.report import Report, VariableInfo
 
 
 def variable_values(model: Any, report: Report) -> Iterator[tuple[VariableInfo, np.ndarray]]:

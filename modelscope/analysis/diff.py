@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from modelscope.report import LayerInfo, Report, VariableInfo
-from modelscope.testing import stable_paths
+from modelscope.model.paths import stable_paths
+from modelscope.model.report import LayerInfo, Report, VariableInfo
 
 CHUNK = 1 << 20
 

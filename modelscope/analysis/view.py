@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelscope.report import LayerInfo, Report
+from modelscope.model.report import LayerInfo, Report
 
 NO_NAME = "(no name)"  # Keras allows name='' (TensorFlow's custom-layers tutorial uses it)
 

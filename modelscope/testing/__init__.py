@@ -1,6 +1,6 @@
 """Assertions on what a model is, for tests: parameter counts, budgets, architecture snapshots.
 
-Everything but loading works on a :class:`~modelscope.report.Report`, so a saved report JSON is
+Everything but loading works on a :class:`~modelscope.model.report.Report`, so a saved report JSON is
 checked without TensorFlow. Layers are named by *stable paths* (:func:`stable_paths`): attribute
 names where the parent holds a layer under one (``fe/conv2d``), and Keras's automatic names
 renumbered within each parent (``dense_7`` -> ``dense_1`` when it is the parent's second Dense),
@@ -11,42 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from modelscope.model.paths import stable_paths as stable_paths  # public here since 0.1
+from modelscope.model.report import LayerInfo, Report
 from modelscope.render.fmt import count, inline_shapes
-from modelscope.report import LayerInfo, Report
 
 SNAPSHOT_SCHEMA = "modelscope.snapshot/1"
-_AUTO_SUFFIX = re.compile(r"_\d+$")
 
 
 class ModelscopeMismatch(AssertionError):
     """A model that is not what the test expects; the message says how, figure by figure."""
-
-
-def snake_case(name: str) -> str:
-    """Keras's automatic layer-name prefix for a class name (``MaxPooling2D`` -> ``max_pooling2d``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def stable_paths(report: Report) -> dict[str, str]:
-    """Each layer's path -> its stable path (see the module docstring)."""
-    stable: dict[str, str] = {}
-    seen: dict[tuple[str, str], int] = {}
-    for layer in report.layers:
-        part = layer.attr or layer.name
-        base = snake_case(layer.cls)
-        if not layer.attr and (part == base or (_AUTO_SUFFIX.sub("", part) == base and base)):
-            k = seen.get((layer.parent or "", base), 0)
-            seen[(layer.parent or "", base)] = k + 1
-            part = base if k == 0 else f"{base}_{k}"
-        parent = stable.get(layer.parent or "", "")
-        stable[layer.path] = f"{parent}/{part}" if parent else part
-    return stable
 
 
 def _layer_index(report: Report) -> dict[str, LayerInfo]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelscope.report import Report
+from modelscope.model.report import Report
 
 SLOTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adagrad": 1, "lion": 1, "adam": 2, "adamw": 2, "nadam": 2,
          "adamax": 2, "adadelta": 2, "ftrl": 2, "lamb": 2}  # fmt: skip

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from modelscope.report import VariableInfo
-    from modelscope.stats import VariableStats
+    from modelscope.analysis.stats import VariableStats
+    from modelscope.model.report import VariableInfo
 
 KERNEL_OUT_AXIS = {  # layers whose "kernel" maps inputs to output channels, and the channel axis
     "Dense": -1, "Conv1D": -1, "Conv2D": -1, "Conv3D": -1,

@@ -3,7 +3,7 @@
 Every figure is computed in float64, whatever the variable's dtype, over blocks of ``CHUNK``
 elements, so only one variable is ever held, plus one float64 block. A finite float32/float64
 variable (the usual case) takes one pass after NumPy's own min/max (see ``_fast_pass``), fused
-into a single loop by ``modelscope/_scan.c`` when the install could compile it; any other
+into a single loop by ``modelscope/analysis/_scan.c`` when the install could compile it; any other
 takes two over float64 blocks: moments merged block by block with Chan's formula (as exact as
 NumPy's two-pass variance), extremes, zeros and non-finite counts, then the histogram. Dead
 output channels of Dense/Conv kernels are counted in one more pass, only when the kernel has
@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from modelscope.health import KERNEL_OUT_AXIS, RULES, Flag, Thresholds, flags_for
-from modelscope.report import Report, VariableInfo
-from modelscope.spectral import Spectral, as_matrix, spectral
+from modelscope.analysis.health import KERNEL_OUT_AXIS, RULES, Flag, Thresholds, flags_for
+from modelscope.analysis.spectral import Spectral, as_matrix, spectral
+from modelscope.model.report import Report, VariableInfo
 
 __all__ = ["RULES", "Flag", "Thresholds", "compute_stats", "variable_stats"]  # flags live in health.py
 DEFAULT_THRESHOLDS = Thresholds()
 
-try:  # the compiled one-pass scan (modelscope/_scan.c); NumPy computes the same without it
-    from modelscope import _scan as _native
+try:  # the compiled one-pass scan (modelscope/analysis/_scan.c); NumPy computes the same without it
+    from modelscope.analysis import _scan as _native
 except ImportError:  # pragma: no cover - depends on the install having a C compiler
     _native = None
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelscope.inputs import Shape
-from modelscope.report import (
+from modelscope.model.inputs import Shape
+from modelscope.model.report import (
     CallEdge,
     CallInfo,
     Cost,

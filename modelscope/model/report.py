@@ -1,7 +1,7 @@
 """The report: pure data describing a traced model. No TensorFlow here.
 
 The report is the contract between the TensorFlow world (``load`` and ``trace``) and everything
-else: renderers, the pytest plugin, ``diff`` and saved JSON. ``modelscope.traced.build_report``
+else: renderers, the pytest plugin, ``diff`` and saved JSON. ``modelscope.model.traced.build_report``
 computes every total once, from the traced facts; ``Report.from_dict`` reads a saved report back.
 """
 
@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelscope.inputs import Shape
+from modelscope.model.display import renderer
+from modelscope.model.inputs import Shape
 
 SCHEMA = "modelscope.report/1"
 _INLINE_LIST = re.compile(r"\[\s*((?:-?\d+|null)(?:,\s*(?:-?\d+|null))*)\s*\]")
@@ -366,18 +367,14 @@ class Report:
     def from_json(cls, text: str) -> Report:
         return cls.from_dict(json.loads(text))
 
-    # -- graphs ---------------------------------------------------------------------------------
+    # -- display (the renderers, found through modelscope.model.display) ------------------------
     def to_dot(self, **options: Any) -> str:
         """Graphviz DOT of the data flow; options as :class:`modelscope.render.dot.GraphOptions`."""
-        from modelscope.render.dot import GraphOptions, render_dot
-
-        return render_dot(self, GraphOptions(**options))
+        return str(renderer("dot")(self, **options))
 
     def _repr_svg_(self) -> str:
         """Jupyter shows a report as its graph."""
-        from modelscope.graphviz_render import render_graph
-
-        return render_graph(self.to_dot(), "svg").decode("utf-8")
+        return str(renderer("svg")(self))
 
 
 def _inline(match: re.Match[str]) -> str:

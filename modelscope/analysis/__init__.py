@@ -1,0 +1,1 @@
+"""Pure functions of reports and weight values: views, differences, memory, weight statistics and health."""
