@@ -17,10 +17,8 @@ from typing import Any
 
 import click
 
-from modelscope.errors import EXIT_FAILURE, EXIT_USAGE, ModelscopeError, UsageError
+from modelscope.errors import ExitCode, ModelscopeError, UsageError
 from modelscope.output import check_not_input, safe_file_name, write_output
-
-EXIT_INTERNAL = 3  # a bug in modelscope: please report it
 
 _SHAPE_HELP = (
     "Input shape with None (or ?) for unknown sizes: None,28,28,1 or '(None, 28, 28, 1)'. "
@@ -136,10 +134,9 @@ def summary(source: str, fmt: str, output: str | None, depth: int | None, width:
     chosen = _columns(columns)
     _check_output(output, _inputs(source, model))
     if batch_size is not None:
-        from modelscope.analysis.memory import SLOTS
+        from modelscope.analysis.memory import check_optimizer
 
-        if optimizer.lower() not in SLOTS:
-            raise UsageError(f"--optimizer {optimizer}: unknown; use one of {', '.join(sorted(SLOTS))}")
+        check_optimizer(optimizer)  # before the model is loaded
     report = _report(source, model)
     training = None
     if batch_size is not None:
@@ -271,10 +268,7 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
     """
     from modelscope.analysis.stats import Thresholds
 
-    try:
-        limits = Thresholds.parse(thresholds)
-    except ValueError as e:
-        raise UsageError(f"--threshold {e}") from e
+    limits = Thresholds.parse(thresholds)
     _check_output(output, _inputs(source, model, weights))
     from modelscope.api import stats as compute
     from modelscope.model.inputs import make_input_spec
@@ -300,7 +294,7 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
     else:
         write_output(render_stats_table(result, options).plain, output, _inputs(source, model, weights))
     if check and result.flags:
-        sys.exit(EXIT_FAILURE)
+        sys.exit(ExitCode.FAILURE)
 
 
 @cli.command()
@@ -354,7 +348,7 @@ def diff(a: str, b: str, input_shapes: tuple[str, ...], shapes_a: tuple[str, ...
                                   architecture=not weights_only, unsafe=unsafe,
                                   imports=imports, signature=signature)  # fmt: skip
     except ModelscopeError as e:
-        e.exit_code = EXIT_USAGE  # diff(1): 2 is trouble, 1 means "different"
+        e.exit_code = ExitCode.USAGE  # diff(1): 2 is trouble, 1 means "different"
         raise
     if fmt == "json":
         text = json.dumps(diff_dict(a, b, arch, moved, show_all), indent=2) + "\n"
@@ -364,7 +358,7 @@ def diff(a: str, b: str, input_shapes: tuple[str, ...], shapes_a: tuple[str, ...
         text = render_diff_text(a, b, arch, moved, show_all)
     write_output(text, output, [*_inputs(a, {"imports": imports}, weights_a), *_inputs(b, {}, weights_b)])
     if differs(arch, moved, check):
-        sys.exit(EXIT_FAILURE)
+        sys.exit(ExitCode.FAILURE)
 
 
 def _fail(message: str, code: int) -> None:
@@ -400,9 +394,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if show_traceback:
             raise
         e.show()
-        sys.exit(EXIT_USAGE if isinstance(e, click.UsageError) else EXIT_FAILURE)
+        sys.exit(ExitCode.USAGE if isinstance(e, click.UsageError) else ExitCode.FAILURE)
     except click.exceptions.Abort:
-        _fail("aborted", EXIT_FAILURE)
+        _fail("aborted", ExitCode.FAILURE)
     except ModelscopeError as e:
         if show_traceback:
             raise
@@ -413,5 +407,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         if show_traceback:
             raise
         _fail(f"internal error: {type(e).__name__}: {e}\nRun again with --traceback and report "
-              "it, please.", EXIT_INTERNAL)  # fmt: skip
+              "it, please.", ExitCode.INTERNAL)  # fmt: skip
     sys.exit(0)

@@ -5,21 +5,29 @@ The library raises; only ``cli.py`` turns an error into a message and an exit co
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_FAILURE = 1  # the model could not be loaded or traced
-EXIT_USAGE = 2  # the command line was wrong
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The command line's exit codes (``modelscope diff`` follows diff(1): 1 means different)."""
+
+    OK = 0
+    FAILURE = 1  # the model could not be loaded or traced; stats --check found a flag
+    USAGE = 2  # the command line was wrong
+    INTERNAL = 3  # a bug in modelscope: please report it
 
 
 class ModelscopeError(Exception):
     """Base class: a failure explained to the user, never a bug in modelscope."""
 
-    exit_code = EXIT_FAILURE
+    exit_code: int = ExitCode.FAILURE
 
 
-class UsageError(ModelscopeError):
-    """The user asked for something malformed or ambiguous (bad option, several models, ...)."""
+class UsageError(ModelscopeError, ValueError):
+    """The user asked for something malformed or ambiguous (bad option, several models, ...);
+    also a ValueError, for library callers who catch that."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitCode.USAGE
 
 
 class InputSpecError(UsageError):
@@ -36,6 +44,10 @@ class LoadError(ModelscopeError):
 
 class TraceError(ModelscopeError):
     """The model was found but running it on the given input failed."""
+
+
+class GraphvizError(ModelscopeError):
+    """Graphviz is missing for the asked format, or failed to lay the graph out."""
 
 
 class ModelscopeWarning(UserWarning):

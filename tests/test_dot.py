@@ -14,7 +14,8 @@ import pytest
 from modelscope.model.report import Edge
 from modelscope.model.traced import build_report
 from modelscope.render.dot import GraphOptions, render_dot
-from modelscope.render.graphviz import GraphvizError, render_graph
+from modelscope.errors import GraphvizError
+from modelscope.render.graphviz import render_graph
 
 from .handmade import residual_model
 

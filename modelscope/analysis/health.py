@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from modelscope.errors import UsageError
+
 if TYPE_CHECKING:
     from modelscope.analysis.stats import VariableStats
     from modelscope.model.report import VariableInfo
@@ -64,13 +66,17 @@ class Thresholds:
 
     @classmethod
     def parse(cls, items: Iterable[str]) -> Thresholds:
-        """From ``NAME=VALUE`` strings (``exploding=20``); unknown names raise ValueError."""
+        """From ``NAME=VALUE`` strings (``exploding=20``); a malformed one is a UsageError."""
         values: dict[str, float] = {}
         for item in items:
             name, sep, value = item.partition("=")
             if not sep or name not in cls.__dataclass_fields__:
-                raise ValueError(f"{item!r}: use NAME=VALUE with NAME one of {', '.join(cls.__dataclass_fields__)}")
-            values[name] = float(value)
+                raise UsageError(f"--threshold {item!r}: use NAME=VALUE with NAME one of "
+                                 f"{', '.join(cls.__dataclass_fields__)}")  # fmt: skip
+            try:
+                values[name] = float(value)
+            except ValueError:
+                raise UsageError(f"--threshold {item!r}: {value!r} is not a number") from None
         return cls(**values)
 
 

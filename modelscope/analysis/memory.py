@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modelscope.errors import UsageError
 from modelscope.model.report import Report
 
 SLOTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adagrad": 1, "lion": 1, "adam": 2, "adamw": 2, "nadam": 2,
@@ -33,11 +34,17 @@ class TrainingMemory:
         return self.params + self.gradients + self.optimizer_state + self.activations
 
 
-def training_memory(report: Report, batch_size: int, optimizer: str = "adam") -> TrainingMemory:
-    """The estimate for training ``report``'s model with ``optimizer`` (a name in ``SLOTS``)."""
+def check_optimizer(optimizer: str) -> str:
+    """The optimizer's name in ``SLOTS`` (lower case); an unknown one is a UsageError."""
     name = optimizer.lower()
     if name not in SLOTS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(sorted(SLOTS))}")
+        raise UsageError(f"--optimizer {optimizer}: unknown; use one of {', '.join(sorted(SLOTS))}")
+    return name
+
+
+def training_memory(report: Report, batch_size: int, optimizer: str = "adam") -> TrainingMemory:
+    """The estimate for training ``report``'s model with ``optimizer`` (a name in ``SLOTS``)."""
+    name = check_optimizer(optimizer)
     t = report.totals
     per_sample = t.activation_bytes
     return TrainingMemory(batch_size, name, t.bytes, t.trainable_bytes, SLOTS[name] * t.trainable_bytes,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import graphviz
 
 from modelscope.analysis.view import View, display_name
+from modelscope.errors import UsageError
 from modelscope.model.inputs import format_shape
 from modelscope.model.report import CallInfo, LayerInfo, Report
 from modelscope.render.fmt import metric, model_kind
@@ -262,5 +263,5 @@ class _Builder:
 def render_dot(report: Report, options: GraphOptions = GraphOptions()) -> str:
     """DOT source for the report's data-flow graph."""
     if options.rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"rankdir must be TB, LR, BT or RL, not {options.rankdir!r}")
+        raise UsageError(f"rankdir must be TB, LR, BT or RL, not {options.rankdir!r}")
     return _Builder(printable(report), options).build().source

@@ -15,14 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modelscope.errors import ModelscopeError
+from modelscope.errors import GraphvizError
 
 FORMATS = ("svg", "png", "pdf", "dot")
 PORTABLE_FORMATS = ("svg", "png")  # what graphviz-pure renders
-
-
-class GraphvizError(ModelscopeError):
-    """Graphviz is missing for the asked format, or failed to lay the graph out."""
 
 
 def system_dot() -> str | None:
