@@ -39,4 +39,3 @@ def graph(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **op
     from modelscope.api import graph as _graph
 
     return _graph(model_or_source, input_shape, dtype, **options)
-

@@ -49,8 +49,10 @@ def _user_code(label: str) -> Iterator[None]:
     try:
         yield
     except SystemExit as e:
-        raise LoadError(f"{label}: the model's code called sys.exit({e.code!r}) while it was loaded or traced; "
-                        "nothing was reported. Remove the exit from the code that builds or calls the model") from None
+        raise LoadError(
+            f"{label}: the model's code called sys.exit({e.code!r}) while it was loaded or traced; "
+            "nothing was reported. Remove the exit from the code that builds or calls the model"
+        ) from None
     except KeyboardInterrupt:
         raise LoadError(f"{label}: interrupted (KeyboardInterrupt) while the model's code ran") from None
 
@@ -146,8 +148,10 @@ def graph(
     from modelscope.render.graphviz import render_graph
 
     load = {k: options.pop(k) for k in ("unsafe", "imports", "signature", "method") if k in options}
-    report = model_or_source if isinstance(model_or_source, Report) else inspect(
-        model_or_source, input_shape, dtype, object=object, **load
+    report = (
+        model_or_source
+        if isinstance(model_or_source, Report)
+        else inspect(model_or_source, input_shape, dtype, object=object, **load)
     )
     data = render_graph(report.to_dot(**options), format)
     return data.decode("utf-8") if format in ("svg", "dot") else data

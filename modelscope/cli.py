@@ -78,8 +78,9 @@ def _report(source: str, model: dict[str, Any]) -> Any:
     from modelscope.api import load_report
     from modelscope.model.inputs import make_input_spec
 
-    spec = make_input_spec(list(model["input_shapes"]) or None, list(model["dtypes"]) or None,
-                           model["method"])  # before TF
+    spec = make_input_spec(
+        list(model["input_shapes"]) or None, list(model["dtypes"]) or None, model["method"]
+    )  # before TF
     with prints_to_stderr():
         return load_report(source, spec, model["object_name"], _load_options(model))
 
@@ -91,7 +92,7 @@ def _load_options(model: dict[str, Any]) -> Any:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="modelscope")
+@click.version_option(package_name="keras-modelscope")
 def cli() -> None:
     """See what your Keras models really are: true shapes and parameter counts for
     Sequential, functional, subclassed and hybrid models.
@@ -104,23 +105,59 @@ def cli() -> None:
 
 @cli.command()
 @model_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout ('-' for stdout).")
-@click.option("--depth", type=click.IntRange(min=1), metavar="N",
-              help="Fold layers deeper than N into their parent (table and markdown).")
-@click.option("--width", type=click.IntRange(min=40), metavar="COLS",
-              help="Table width when not writing to a terminal (default: as wide as needed).")
-@click.option("--columns", metavar="LIST",
-              help="Table columns, comma-separated, from: type, shape, params, nontrainable, calls, macs, memory, "
-                   "connected (Layer always shows). Default: those that say something.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Fold layers deeper than N into their parent (table and markdown).",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=40),
+    metavar="COLS",
+    help="Table width when not writing to a terminal (default: as wide as needed).",
+)
+@click.option(
+    "--columns",
+    metavar="LIST",
+    help="Table columns, comma-separated, from: type, shape, params, nontrainable, calls, macs, memory, "
+    "connected (Layer always shows). Default: those that say something.",
+)
 @click.option("--no-macs", is_flag=True, help="Leave out the MACs and activation-memory columns and the compute line.")
-@click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
-              help="Add an estimate of the memory training needs at this batch size (see --optimizer).")
-@click.option("--optimizer", default="adam", show_default=True, metavar="NAME",
-              help="Optimizer for the training-memory estimate: adam, adamw, sgd, momentum, rmsprop, ...")
-def summary(source: str, fmt: str, output: str | None, depth: int | None, width: int | None, columns: str | None,
-            no_macs: bool, batch_size: int | None, optimizer: str, **model: Any) -> None:
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Add an estimate of the memory training needs at this batch size (see --optimizer).",
+)
+@click.option(
+    "--optimizer",
+    default="adam",
+    show_default=True,
+    metavar="NAME",
+    help="Optimizer for the training-memory estimate: adam, adamw, sgd, momentum, rmsprop, ...",
+)
+def summary(
+    source: str,
+    fmt: str,
+    output: str | None,
+    depth: int | None,
+    width: int | None,
+    columns: str | None,
+    no_macs: bool,
+    batch_size: int | None,
+    optimizer: str,
+    **model: Any,
+) -> None:
     """Print every layer of SOURCE with its true shapes and parameter counts.
 
     SOURCE is a Python file (file.py, file.py:NAME), a module (package.module:NAME), a Keras
@@ -166,6 +203,8 @@ def summary(source: str, fmt: str, output: str | None, depth: int | None, width:
 
 
 SAVEDMODEL_GRAPH_DEPTH = 2
+
+
 def _columns(value: str | None) -> tuple[str, ...] | None:
     """``--columns type,params,macs`` checked against the known names (no TensorFlow needed)."""
     if value is None:
@@ -194,23 +233,48 @@ def _graph_format(fmt: str | None, output: str | None) -> str:
 
 @cli.command()
 @model_options
-@click.option("-o", "--output", metavar="FILE",
-              help="Where to write ('-' for stdout). Default: <model name>.<format> here.")
-@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "dot"]),
-              help="Output format. Default: from the -o file name, else svg.")
-@click.option("--depth", type=click.IntRange(min=1), metavar="N",
-              help="Collapse layers deeper than N into their parent's box (SavedModels: 2 by default).")
-@click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
-              help="Layout direction: top to bottom, or left to right.")
+@click.option(
+    "-o", "--output", metavar="FILE", help="Where to write ('-' for stdout). Default: <model name>.<format> here."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "pdf", "dot"]),
+    help="Output format. Default: from the -o file name, else svg.",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Collapse layers deeper than N into their parent's box (SavedModels: 2 by default).",
+)
+@click.option(
+    "--rankdir",
+    type=click.Choice(["TB", "LR"]),
+    default="TB",
+    show_default=True,
+    help="Layout direction: top to bottom, or left to right.",
+)
 @click.option("--show-input-shapes", is_flag=True, help="Show each layer's input shapes too.")
 @click.option("--edge-shapes", is_flag=True, help="Label edges with the shape of the tensor they carry.")
-@click.option("--unroll", is_flag=True,
-              help="One box per call for a layer called several times (default: one box marked xN).")
+@click.option(
+    "--unroll", is_flag=True, help="One box per call for a layer called several times (default: one box marked xN)."
+)
 @click.option("--no-legend", is_flag=True, help="Leave out the colour legend.")
 @click.option("--macs", "show_macs", is_flag=True, help="Label each box with the layer's MACs per sample.")
-def graph(source: str, output: str | None, fmt: str | None, depth: int | None, rankdir: str,
-          show_input_shapes: bool, edge_shapes: bool, unroll: bool, no_legend: bool, show_macs: bool,
-          **model: Any) -> None:
+def graph(
+    source: str,
+    output: str | None,
+    fmt: str | None,
+    depth: int | None,
+    rankdir: str,
+    show_input_shapes: bool,
+    edge_shapes: bool,
+    unroll: bool,
+    no_legend: bool,
+    show_macs: bool,
+    **model: Any,
+) -> None:
     """Draw SOURCE's traced data flow with Graphviz: SVG, PNG, PDF or DOT.
 
     One box per layer (a layer called N times is one box marked xN), nested layers as labelled
@@ -242,21 +306,44 @@ def graph(source: str, output: str | None, fmt: str | None, depth: int | None, r
 @cli.command()
 @model_options
 @click.option("--weights", metavar="FILE", help="Load trained weights (model.save_weights) into the model first.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
-              help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 @click.option("--filter", "pattern", metavar="GLOB", help="Only variables whose path matches, e.g. '*/kernel'.")
-@click.option("--sort", type=click.Choice(["path", "count", "mean", "std", "min", "max", "abs_mean", "l2", "zeros",
-                                           "nan", "inf"]),
-              help="Sort variables by this figure, largest first (default: grouped by layer).")
+@click.option(
+    "--sort",
+    type=click.Choice(["path", "count", "mean", "std", "min", "max", "abs_mean", "l2", "zeros", "nan", "inf"]),
+    help="Sort variables by this figure, largest first (default: grouped by layer).",
+)
 @click.option("--bins", type=click.IntRange(2, 200), default=16, show_default=True, help="Histogram bins.")
 @click.option("--no-spectral", is_flag=True, help="Skip spectral norms of Dense/Conv kernels.")
-@click.option("--threshold", "thresholds", multiple=True, metavar="RULE=VALUE",
-              help="Override a flag threshold: exploding=10, collapsed=1e-6, dead=0.")
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="RULE=VALUE",
+    help="Override a flag threshold: exploding=10, collapsed=1e-6, dead=0.",
+)
 @click.option("--check", is_flag=True, help="Exit with code 1 when any health flag fires (for CI).")
-def stats(source: str, weights: str | None, fmt: str, output: str | None, pattern: str | None,
-          sort: str | None, bins: int, no_spectral: bool, thresholds: tuple[str, ...], check: bool,
-          **model: Any) -> None:
+def stats(
+    source: str,
+    weights: str | None,
+    fmt: str,
+    output: str | None,
+    pattern: str | None,
+    sort: str | None,
+    bins: int,
+    no_spectral: bool,
+    thresholds: tuple[str, ...],
+    check: bool,
+    **model: Any,
+) -> None:
     """Per-variable and per-layer weight statistics of SOURCE, with health flags.
 
     Flags: NaN/Inf values, all-zero weight matrices, dead Dense/Conv output channels, exploding
@@ -311,16 +398,42 @@ def stats(source: str, weights: str | None, fmt: str, output: str | None, patter
 @click.option("--weights-b", metavar="FILE", help="Trained weights (.weights.h5) to load into B first.")
 @click.option("--weights-only", is_flag=True, help="Compare the weights only, not the architecture.")
 @click.option("--all", "show_all", is_flag=True, help="Show unchanged layers and variables too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True, help="Output format (markdown: for a pull-request comment).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format (markdown: for a pull-request comment).",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-@click.option("--check", type=click.Choice(["any", "architecture", "weights"]), default="any", show_default=True,
-              help="What makes the exit code 1: any difference, the architecture only, or the weights only.")
+@click.option(
+    "--check",
+    type=click.Choice(["any", "architecture", "weights"]),
+    default="any",
+    show_default=True,
+    help="What makes the exit code 1: any difference, the architecture only, or the weights only.",
+)
 @click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors.")
-def diff(a: str, b: str, input_shapes: tuple[str, ...], shapes_a: tuple[str, ...], shapes_b: tuple[str, ...],
-         dtypes: tuple[str, ...], imports: tuple[str, ...], unsafe: bool, signature: str | None,
-         weights_a: str | None, weights_b: str | None, weights_only: bool, show_all: bool, fmt: str,
-         output: str | None, check: str, traceback: bool) -> None:
+def diff(
+    a: str,
+    b: str,
+    input_shapes: tuple[str, ...],
+    shapes_a: tuple[str, ...],
+    shapes_b: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    imports: tuple[str, ...],
+    unsafe: bool,
+    signature: str | None,
+    weights_a: str | None,
+    weights_b: str | None,
+    weights_only: bool,
+    show_all: bool,
+    fmt: str,
+    output: str | None,
+    check: str,
+    traceback: bool,
+) -> None:
     """Compare two models or checkpoints: architecture (layers added, removed, changed; totals) and,
     when both hold weights, how far each variable moved.
 

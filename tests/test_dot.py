@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import pytest
 
+from modelscope.errors import GraphvizError
 from modelscope.model.report import Edge
 from modelscope.model.traced import build_report
 from modelscope.render.dot import GraphOptions, render_dot
-from modelscope.errors import GraphvizError
 from modelscope.render.graphviz import render_graph
 
 from .handmade import residual_model

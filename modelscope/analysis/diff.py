@@ -97,9 +97,13 @@ def architecture_diff(a: Report, b: Report) -> ArchitectureDiff:
                 if la.config.get(key) != lb.config.get(key):
                     config[key] = (la.config.get(key), lb.config.get(key))
         status = "added" if la is None else "removed" if lb is None else "same"
-        if status == "same" and (la.cls != lb.cls or _own_params(a, la) != _own_params(b, lb)  # type: ignore[union-attr,arg-type]
-                                 or config or la.input_shapes != lb.input_shapes  # type: ignore[union-attr]
-                                 or la.output_shapes != lb.output_shapes):  # type: ignore[union-attr]
+        if status == "same" and (
+            la.cls != lb.cls
+            or _own_params(a, la) != _own_params(b, lb)  # type: ignore[union-attr,arg-type]
+            or config
+            or la.input_shapes != lb.input_shapes  # type: ignore[union-attr]
+            or la.output_shapes != lb.output_shapes
+        ):  # type: ignore[union-attr]
             status = "changed"
         changes.append(LayerChange(
             path, status, (la and la.cls, lb and lb.cls), (la and la.params, lb and lb.params),
@@ -192,4 +196,3 @@ def weights_diff(a: Report, b: Report, values_a: Iterable[tuple[VariableInfo, np
     layers = sorted(((layer, math.sqrt(s / base) if base else (math.inf if s else 0.0))
                      for layer, (s, base) in per_layer.items()), key=lambda kv: (-kv[1], kv[0]))  # fmt: skip
     return WeightsDiff(tuple(changes), tuple(layers), tuple(unmatched))
-

@@ -38,9 +38,7 @@ class View:
     def expanded(self, path: str) -> bool:
         """Whether ``path`` shows its children (so edges go to them, not to it)."""
         layer = self.report.layer(path)
-        return (self.depth is None or layer.depth < self.depth) and bool(
-            self.report.children(path)
-        )
+        return (self.depth is None or layer.depth < self.depth) and bool(self.report.children(path))
 
     def _is_within(self, path: str, ancestor: str) -> bool:
         return path == ancestor or path.startswith(ancestor + "/")

@@ -21,7 +21,7 @@ from modelscope.trace.recorder import clean_message
 
 __all__ = ["is_keras2_savedmodel", "load_keras2_savedmodel"]
 
-INSTALL_HINT = "pip install 'modelscope[legacy]'"
+INSTALL_HINT = "pip install 'keras-modelscope[legacy]'"
 _LAYER_FN = re.compile(r"^__inference_(.+)_layer_call_and_return_conditional_losses_\d+$")
 _CALL_OPS = ("StatefulPartitionedCall", "PartitionedCall")
 

@@ -175,7 +175,7 @@ def model_from_module(module: ModuleType, where: str, attr: str | None) -> tuple
         return _make(attr, getattr(module, attr), where, model_cls), attr
     found, needs_args = candidates(module, model_cls)
     if len(found) == 1:
-        (name, value), = found.items()
+        ((name, value),) = found.items()
         return _make(name, value, where, model_cls), name
     if not found:
         if needs_args:
@@ -187,7 +187,4 @@ def model_from_module(module: ModuleType, where: str, attr: str | None) -> tuple
         )
     listed = "\n".join(f"  {_describe(n, v, model_cls)}" for n, v in found.items())
     first = next(iter(found))
-    raise UsageError(
-        f"{where}: several models found; choose one with --object NAME "
-        f"(e.g. --object {first}):\n{listed}"
-    )
+    raise UsageError(f"{where}: several models found; choose one with --object NAME (e.g. --object {first}):\n{listed}")

@@ -89,8 +89,9 @@ def _readable(path: Path) -> None:
             with open(path, "rb"):
                 pass
     except PermissionError as e:
-        raise LoadError(f"{path}: permission denied. Make it readable (chmod +r) or copy it somewhere "
-                        "you can read.") from e
+        raise LoadError(
+            f"{path}: permission denied. Make it readable (chmod +r) or copy it somewhere you can read."
+        ) from e
 
 
 def _is_hdf5(path: Path) -> bool:
@@ -108,8 +109,10 @@ def _h5_kind(path: Path) -> str:
     if path.stat().st_size == 0:
         raise LoadError(f"{path}: the file is empty. Save the model again (model.save('model.h5')).")
     if not _is_hdf5(path):
-        raise LoadError(f"{path}: not an HDF5 file, although it is named {path.suffix}. Check that it is the "
-                        "model file (model.save / model.save_weights) and not a renamed text or download page.")
+        raise LoadError(
+            f"{path}: not an HDF5 file, although it is named {path.suffix}. Check that it is the "
+            "model file (model.save / model.save_weights) and not a renamed text or download page."
+        )
     if path.name.lower().endswith((".weights.h5", ".weights.hdf5")):
         return "weights_file"
     import h5py
@@ -155,15 +158,19 @@ def _check_keras_archive(path: Path) -> None:
             meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
             meta = meta if isinstance(meta, dict) else {}
     except (zipfile.BadZipFile, OSError, ValueError, RecursionError) as e:
-        raise LoadError(f"{path}: not a valid .keras archive (truncated or not a Keras file: {e}). "
-                        "Save the model again with model.save('model.keras').") from e
+        raise LoadError(
+            f"{path}: not a valid .keras archive (truncated or not a Keras file: {e}). "
+            "Save the model again with model.save('model.keras')."
+        ) from e
     if "config.json" not in names:
         raise LoadError(f"{path}: this zip holds no config.json, so it is not a Keras model archive.")
     made_by = str(meta.get("keras_version", ""))
     installed = _installed_keras()
     if made_by and installed and _version_key(made_by) > _version_key(installed):
-        raise LoadError(f"{path}: made by Keras {made_by}, newer than the installed Keras {installed}. "
-                        f"Upgrade: pip install -U 'keras>={made_by}'.")
+        raise LoadError(
+            f"{path}: made by Keras {made_by}, newer than the installed Keras {installed}. "
+            f"Upgrade: pip install -U 'keras>={made_by}'."
+        )
 
 
 def _installed_keras() -> str | None:
@@ -179,11 +186,15 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 def _savedmodel_kind(path: Path) -> str:
     if not any((path / name).is_file() for name in ("saved_model.pb", "saved_model.pbtxt")):
-        raise LoadError(f"{path}: a directory, but not a SavedModel (it has no saved_model.pb). Point at the "
-                        "directory that model.export() or tf.saved_model.save() wrote.")
+        raise LoadError(
+            f"{path}: a directory, but not a SavedModel (it has no saved_model.pb). Point at the "
+            "directory that model.export() or tf.saved_model.save() wrote."
+        )
     if not (path / "variables").is_dir():
-        raise LoadError(f"{path}: this SavedModel has lost its variables/ folder. Copy the whole directory "
-                        "that was saved, variables/ included.")
+        raise LoadError(
+            f"{path}: this SavedModel has lost its variables/ folder. Copy the whole directory "
+            "that was saved, variables/ included."
+        )
     return "savedmodel"
 
 

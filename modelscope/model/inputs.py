@@ -74,9 +74,7 @@ def parse_dtype(text: str) -> tuple[str | None, str]:
     name, value = _split_name(text)
     dtype = value.strip()
     if dtype not in DTYPES:
-        raise InputSpecError(
-            f"--dtype {text!r}: unknown dtype {dtype!r}. Use one of: {', '.join(sorted(DTYPES))}"
-        )
+        raise InputSpecError(f"--dtype {text!r}: unknown dtype {dtype!r}. Use one of: {', '.join(sorted(DTYPES))}")
     return name, dtype
 
 
@@ -92,9 +90,7 @@ def _shape_from_value(value: object) -> Shape:
         if any(d is not None and d < 0 for d in dims):
             raise InputSpecError(f"input shape {dims}: dimensions must be sizes (0 or more) or None")
         return dims  # type: ignore[return-value]
-    raise InputSpecError(
-        f"input shape {value!r} is not a shape; give a tuple such as (None, 28, 28, 1)"
-    )
+    raise InputSpecError(f"input shape {value!r} is not a shape; give a tuple such as (None, 28, 28, 1)")
 
 
 def _shape_entries(value: object) -> list[tuple[str | None, Shape]]:
@@ -152,9 +148,7 @@ def make_input_spec(input_shape: object = None, dtype: object = None, method: st
     shapes = _shape_entries(input_shape)
     names = [n for n, _ in shapes if n]
     if names and len(names) != len(shapes):
-        raise InputSpecError(
-            "--input-shape: name all inputs (NAME=SHAPE) or none of them, not a mix"
-        )
+        raise InputSpecError("--input-shape: name all inputs (NAME=SHAPE) or none of them, not a mix")
     if len(set(names)) != len(names):
         raise InputSpecError("--input-shape: the same input name is given twice")
 
@@ -188,9 +182,7 @@ class ModelInput:
 
 
 def _compatible(given: Shape, known: Shape) -> bool:
-    return len(given) == len(known) and all(
-        k is None or g is None or g == k for g, k in zip(given, known)
-    )
+    return len(given) == len(known) and all(k is None or g is None or g == k for g, k in zip(given, known))
 
 
 def resolve(spec: InputSpec, declared: Sequence[ModelInput]) -> list[InputArg]:
@@ -215,21 +207,16 @@ def resolve(spec: InputSpec, declared: Sequence[ModelInput]) -> list[InputArg]:
     for name in dtypes:
         if name not in names:
             raise InputSpecError(
-                f"--dtype {name}=...: the model has no input named {name!r} "
-                f"(its inputs: {', '.join(names)})"
+                f"--dtype {name}=...: the model has no input named {name!r} (its inputs: {', '.join(names)})"
             )
     if not spec.args:
-        return [
-            InputArg(d.shape, d.name, dtypes.get(d.name) or spec.default_dtype or d.dtype)
-            for d in declared
-        ]
+        return [InputArg(d.shape, d.name, dtypes.get(d.name) or spec.default_dtype or d.dtype) for d in declared]
     if spec.named:
         given = {a.name: a for a in spec.args}
         for name in given:
             if name not in names:
                 raise InputSpecError(
-                    f"--input-shape {name}=...: the model has no input named {name!r} "
-                    f"(its inputs: {', '.join(names)})"
+                    f"--input-shape {name}=...: the model has no input named {name!r} (its inputs: {', '.join(names)})"
                 )
         pairs = [(given.get(d.name), d) for d in declared]
     else:

@@ -243,14 +243,22 @@ class _Builder:
                 fill = COLOURS[param_class(layer)]
                 for call in (c for c in self.report.calls if c.layer == layer.path):
                     label = _node_label(layer, self.options, call)
-                    g.node(_call_id(layer.path, call.index), label=label, tooltip=graphviz.nohtml(layer.path),
-                           fillcolor=fill)
+                    g.node(
+                        _call_id(layer.path, call.index),
+                        label=label,
+                        tooltip=graphviz.nohtml(layer.path),
+                        fillcolor=fill,
+                    )
             else:
                 attrs = {"fillcolor": COLOURS[param_class(layer)]}
                 if not layer.built or layer.calls == 0:
                     attrs |= {"style": "rounded,filled,dashed", "color": "#dc2626" if not layer.built else "#64748b"}
-                g.node(node_id(layer.path), label=_node_label(layer, self.options),
-                       tooltip=graphviz.nohtml(layer.path), **attrs)
+                g.node(
+                    node_id(layer.path),
+                    label=_node_label(layer, self.options),
+                    tooltip=graphviz.nohtml(layer.path),
+                    **attrs,
+                )
 
     def _add_legend(self, g: graphviz.Digraph) -> None:
         used = {param_class(l) for l in self.view.layers if not self.view.expanded(l.path)}

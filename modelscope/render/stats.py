@@ -146,8 +146,19 @@ def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions(
         m = v.moments
         name = v.info.path if options.sort else "  " + v.info.path.rpartition("/")[2]
         bad = f"{m.nan}/{m.inf}" if (m.nan or m.inf) else ""
-        cells = [name, "x".join(str(d) for d in v.info.shape) or "scalar", v.info.dtype, _num(m.mean), _num(m.std),
-                 _num(m.min), _num(m.max), _num(m.abs_mean), f"{m.zeros:.1%}", bad, sparkline(v.histogram.counts)]
+        cells = [
+            name,
+            "x".join(str(d) for d in v.info.shape) or "scalar",
+            v.info.dtype,
+            _num(m.mean),
+            _num(m.std),
+            _num(m.min),
+            _num(m.max),
+            _num(m.abs_mean),
+            f"{m.zeros:.1%}",
+            bad,
+            sparkline(v.histogram.counts),
+        ]
         rows.append((cells, "bold red" if v.info.path in flagged else ""))  # fmt: skip
     widths = [max([len(h)] + [len(r[0][i]) for r in rows]) for i, h in enumerate(header)]
     numeric = {3, 4, 5, 6, 7, 8}

@@ -220,8 +220,10 @@ def training_line(m: TrainingMemory) -> str:
     """``3.26 MB = params ... + gradients ... + adam state ... + activations ...`` (see memory.py)."""
     acts = "?" if m.activations is None else human_bytes(m.activations)
     total = "?" if m.total is None else human_bytes(m.total)
-    return (f"{total} at batch {m.batch_size} with {m.optimizer} = params {human_bytes(m.params)} + gradients "
-            f"{human_bytes(m.gradients)} + {m.optimizer} state {human_bytes(m.optimizer_state)} + activations {acts}")
+    return (
+        f"{total} at batch {m.batch_size} with {m.optimizer} = params {human_bytes(m.params)} + gradients "
+        f"{human_bytes(m.gradients)} + {m.optimizer} state {human_bytes(m.optimizer_state)} + activations {acts}"
+    )
 
 
 def footer(report: Report, macs: bool = True, training: TrainingMemory | None = None) -> Text:

@@ -49,12 +49,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _report(state: State, model_or_source: Any, input_shape: Any, dtype: Any, options: dict[str, Any]) -> Any:
     """The report, cached per source file (and its modification time) and input shape."""
+    from modelscope.load.source import split_attr
     from modelscope.testing import inspect_for_test
 
     if not isinstance(model_or_source, (str, os.PathLike)):
         return inspect_for_test(model_or_source, input_shape, dtype, **options)
     path = os.fspath(model_or_source)
-    file = path.split(":")[0]  # "model.py:build_model" names a file too
+    file = split_attr(path)[0]  # "model.py:build_model" names a file too
     stamp = os.stat(file).st_mtime_ns if os.path.exists(file) else None
     key = (os.path.abspath(path), stamp, repr(input_shape), repr(dtype), repr(sorted(options.items())))
     if key not in state.cache:
@@ -196,13 +197,14 @@ class ModelItem(pytest.Item):
         self.add_marker("modelscope")
 
     def runtest(self) -> None:
+        from modelscope.load.source import split_attr
         from modelscope.testing import assert_params
 
         spec, here = self.spec, self.path.parent
+        target, attr = split_attr(spec["source"])  # "C:\\models\\m.py" is a path, "m.py:build" names an attribute
         source = spec["source"]
-        local = here / source.split(":")[0]
-        if local.exists():
-            source = str(local) + source[len(source.split(":")[0]):]
+        if (here / target).exists():
+            source = str(here / target) + (f":{attr}" if attr else "")
         load = {k: spec[k] for k in _LOAD if k in spec}
         if "imports" in load:
             load["imports"] = tuple(str(here / p) if (here / p).exists() else p for p in load["imports"])

@@ -38,7 +38,7 @@ def declared_inputs(model: Any) -> list[ModelInput]:
         return [ModelInput(t.name, shape_of(t) or (), dtype_of(t)) for t in graph.inputs]
     shapes = getattr(model, "_build_shapes_dict", None) or {}
     if len(shapes) == 1 and getattr(model, "built", False):
-        (name, shape), = shapes.items()
+        ((name, shape),) = shapes.items()
         if isinstance(shape, (tuple, list)) and shape and all(d is None or isinstance(d, int) for d in shape):
             # the batch of a build shape is whatever the first call had (block(tf.zeros([1, ...]))), not a
             # size the model declares
@@ -305,8 +305,13 @@ class Notes:
 
 
 def _collect(
-    model: Any, rec: Recorder, resolved: list[InputArg], outputs: list[Any], source: str | None,
-    call: tuple[tuple[Any, ...], dict[str, Any], Any] | None, notes: Notes | None = None,
+    model: Any,
+    rec: Recorder,
+    resolved: list[InputArg],
+    outputs: list[Any],
+    source: str | None,
+    call: tuple[tuple[Any, ...], dict[str, Any], Any] | None,
+    notes: Notes | None = None,
 ) -> TracedModel:
     """Everything the recorder saw, as a TracedModel. ``call`` is (args, kwargs, method) of the
     traced call, for the cost of the model's own ops; ``None`` when it has none."""
