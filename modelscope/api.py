@@ -55,6 +55,10 @@ def _user_code(label: str) -> Iterator[None]:
         ) from None
     except KeyboardInterrupt:
         raise LoadError(f"{label}: interrupted (KeyboardInterrupt) while the model's code ran") from None
+    except Exception:
+        raise
+    except BaseException as e:  # GeneratorExit, or a class of the model's own deriving from BaseException
+        raise LoadError(f"{label}: the model's code raised {type(e).__name__}: {e}") from None
 
 
 def _open_ref(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:

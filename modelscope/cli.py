@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,20 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def prints_to_stderr() -> contextlib.AbstractContextManager[Any]:
-    """While the model's code runs, its prints go to stderr: stdout carries only the result."""
-    return contextlib.redirect_stdout(sys.stderr)
+@contextlib.contextmanager
+def prints_to_stderr() -> Iterator[None]:
+    """While the model's code runs, everything it writes to stdout goes to stderr, ``print`` and
+    ``os.write(1, ...)`` alike (file descriptor 1 points at 2): stdout carries only the result."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _check_output(output: str | None, inputs: list[str]) -> None:
@@ -66,11 +77,34 @@ def _check_output(output: str | None, inputs: list[str]) -> None:
 
 
 def _inputs(source: str, model: dict[str, Any], *more: str | None) -> list[str]:
-    """The files and folders this run reads: ``-o`` may name none of them."""
+    """The files and folders this run reads, ``-o`` may name none of them: the source, weights and
+    imports as given, and every file of user code Python has loaded so far (a ``pkg.mod:attr``
+    source, an ``--import module``, what the model's file imports itself)."""
     from modelscope.load.source import split_attr
 
-    files = [split_attr(source)[0], *model.get("imports", ()), *(m for m in more if m)]
-    return [f for f in files if os.path.exists(f)]
+    files = [split_attr(source)[0], *model.get("imports", ()), *(m for m in more if m), *_user_code_files()]
+    return [f for f in files if _exists(f)]
+
+
+def _exists(path: str) -> bool:
+    try:
+        return os.path.exists(path)
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        return False
+
+
+def _user_code_files() -> list[str]:
+    """Files of modules loaded from outside Python's own folders and modelscope's."""
+    system = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+    own = os.path.dirname(os.path.realpath(__file__))
+    found = []
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and file:
+            real = os.path.realpath(file)
+            if not real.startswith(system) and not real.startswith(own) and "site-packages" not in real:
+                found.append(real)
+    return found
 
 
 def _report(source: str, model: dict[str, Any]) -> Any:

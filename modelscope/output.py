@@ -44,7 +44,11 @@ def check_not_input(target: str | os.PathLike[str], inputs: Iterable[str | os.Pa
     real = Path(os.path.realpath(target))
     for item in inputs:
         source = Path(os.path.realpath(item))
-        if _inside(real, source) or (source.exists() and real.exists() and os.path.samefile(real, source)):
+        try:
+            same = source.exists() and real.exists() and os.path.samefile(real, source)
+        except (OSError, ValueError):  # a name too long or otherwise impossible: it is no input either
+            same = False
+        if _inside(real, source) or same:
             raise UsageError(f"-o {target} would overwrite {item}, which this run reads; choose another file")
 
 
@@ -60,7 +64,7 @@ def write_bytes(data: bytes, target: str | os.PathLike[str]) -> None:
         with open(path, "wb") as stream:  # a device, FIFO or stream: never replace it
             stream.write(data)
         return
-    fd, partial = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".partial")
+    fd, partial = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name[:64]}.", suffix=".partial")
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
@@ -79,14 +83,17 @@ def write_output(data: str | bytes, output: str | None, inputs: Iterable[str | o
         sys.stdout.buffer.write(raw)
         sys.stdout.buffer.flush()
         return
+    if not output:
+        raise UsageError("-o needs a file name (or - for stdout)")
     check_not_input(output, inputs)
     try:
         write_bytes(raw, output)
-    except OSError as e:
-        raise UsageError(f"cannot write {output}: {e.strerror or e}") from e
+    except (OSError, ValueError) as e:
+        raise UsageError(f"cannot write {output}: {getattr(e, 'strerror', None) or e}") from e
 
 
 def safe_file_name(name: str, suffix: str) -> str:
     """A plain file name in the current folder made from a model name (``../x/pwned`` -> ``x_pwned``)."""
-    stem = re.sub(r"[^\w.-]+", "_", name).strip("._-")[:100] or "model"
+    stem = re.sub(r"[^\w.-]+", "_", name).strip("._-")
+    stem = stem.encode("utf-8")[:100].decode("utf-8", "ignore") or "model"  # 100 bytes: any file system takes it
     return f"{stem}.{suffix}"

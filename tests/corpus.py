@@ -300,15 +300,21 @@ def hub_backbones() -> list[Entry]:
 TASK_SUFFIXES = ("Classifier", "CausalLM")
 
 
+# Tasks that cannot be built without a preprocessor, whose tokenizer needs a downloaded vocabulary.
+NEEDS_PREPROCESSOR = {"PARSeqCausalLM"}  # its __init__ reads preprocessor.tokenizer
+
+
 def task_classes() -> list[type]:
-    """Every ``*Classifier``/``*CausalLM`` task that takes ``backbone=`` and ``preprocessor=``."""
+    """Every ``*Classifier``/``*CausalLM`` task that takes ``backbone=`` and ``preprocessor=``
+    (but those in ``NEEDS_PREPROCESSOR``)."""
     base = _hub().Task
     seen: dict[int, type] = {}
     for _, cls in inspect.getmembers(_hub(), inspect.isclass):
         params = inspect.signature(cls.__init__).parameters
         if (issubclass(cls, base) and cls.__name__.endswith(TASK_SUFFIXES)
                 and getattr(cls, "backbone_cls", None) is not None
-                and "backbone" in params and "preprocessor" in params):  # fmt: skip
+                and "backbone" in params and "preprocessor" in params
+                and cls.__name__ not in NEEDS_PREPROCESSOR):  # fmt: skip
             seen.setdefault(id(cls), cls)
     return sorted(seen.values(), key=lambda c: c.__name__)
 

@@ -210,12 +210,12 @@ def test_layer_call_is_restored_even_when_tracing_fails(saved, monkeypatch) -> N
     import tensorflow as tf
     import tf_keras
 
-    from modelscope.load import keras2_savedmodel
+    from modelscope.trace import keras2
 
     before = tf_keras.layers.Layer.__call__
     _load(saved["hybrid"])
     assert tf_keras.layers.Layer.__call__ is before
-    monkeypatch.setattr(keras2_savedmodel, "_input_specs", lambda m: ((tf.TensorSpec((None, 5), tf.float32),), ["x"]))
+    monkeypatch.setattr(keras2, "_input_specs", lambda m: ((tf.TensorSpec((None, 5), tf.float32),), ["x"]))
     with pytest.raises(TraceError, match="Running the model failed.*incompatible"):
         _load(saved["sequential"])
     assert tf_keras.layers.Layer.__call__ is before
@@ -242,5 +242,5 @@ def test_damaged_or_foreign_directories(saved, tmp_path) -> None:
 
 def test_missing_tf_keras_says_how_to_install_it(saved, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "tf_keras", None)
-    with pytest.raises(LoadError, match=r"pip install 'modelscope\[legacy\]'"):
+    with pytest.raises(LoadError, match=r"pip install 'keras-modelscope\[legacy\]'"):
         _load(saved["sequential"])

@@ -156,7 +156,7 @@ def test_keras2_savedmodel_without_tf_keras_falls_back_with_a_warning(saved: dic
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf_keras" else real(name, *a))
-    with pytest.warns(ModelscopeWarning, match=r"saved by Keras 2.*pip install 'modelscope\[legacy\]'"):
+    with pytest.warns(ModelscopeWarning, match=r"saved by Keras 2.*pip install 'keras-modelscope\[legacy\]'"):
         report = modelscope.inspect(saved["folder"] / "hybrid_keras2")
     assert report.model.kind == "savedmodel" and report.totals.params == 107_706
 

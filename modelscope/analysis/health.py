@@ -77,6 +77,8 @@ class Thresholds:
                 values[name] = float(value)
             except ValueError:
                 raise UsageError(f"--threshold {item!r}: {value!r} is not a number") from None
+            if not math.isfinite(values[name]) or values[name] < 0:
+                raise UsageError(f"--threshold {item!r}: give a finite number, 0 or more")
         return cls(**values)
 
 

@@ -38,7 +38,9 @@ def check_optimizer(optimizer: str) -> str:
     """The optimizer's name in ``SLOTS`` (lower case); an unknown one is a UsageError."""
     name = optimizer.lower()
     if name not in SLOTS:
-        raise UsageError(f"--optimizer {optimizer}: unknown; use one of {', '.join(sorted(SLOTS))}")
+        raise UsageError(
+            f"--optimizer {optimizer}: unknown optimizer {optimizer!r}; use one of {', '.join(sorted(SLOTS))}"
+        )
     return name
 
 

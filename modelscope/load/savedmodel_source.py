@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from modelscope.errors import ModelscopeWarning
+from modelscope.errors import LoadError, ModelscopeWarning
 from modelscope.model.report import VariableInfo
 from modelscope.model.traced import build_report
 
@@ -52,9 +52,18 @@ def checkpoint_values(path: str, variables: tuple[VariableInfo, ...], keys: tupl
     import_keras()
     import tensorflow as tf
 
-    reader = tf.train.load_checkpoint(os.path.join(path, "variables", "variables"))
+    try:
+        reader = tf.train.load_checkpoint(os.path.join(path, "variables", "variables"))
+    except Exception as e:  # tf.errors.OpError and friends: a damaged checkpoint
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise LoadError(f"{path}: cannot read the checkpoint in variables/ ({type(e).__name__}: {first}). "
+                        "Copy the whole SavedModel again.") from e  # fmt: skip
     for info, key in zip(variables, keys):
-        yield info, np.asarray(reader.get_tensor(key))
+        try:
+            value = np.asarray(reader.get_tensor(key))
+        except Exception as e:
+            raise LoadError(f"{path}: cannot read {key} from the checkpoint ({type(e).__name__})") from e
+        yield info, value
 
 
 def _keras2(ref: SourceRef) -> Opened:

@@ -131,8 +131,9 @@ def metadata_limit() -> int:
     """The most bytes of configuration (config.json, metadata.json, an .h5 model_config) read
     from a model file: 64 MiB, or ``MODELSCOPE_MAX_CONFIG_MB``."""
     try:
-        return int(float(os.environ.get("MODELSCOPE_MAX_CONFIG_MB", "64")) * 2**20)
-    except ValueError:
+        mb = float(os.environ.get("MODELSCOPE_MAX_CONFIG_MB", "64"))
+        return int(mb * 2**20) if 0 < mb < 2**40 else 64 * 2**20
+    except (ValueError, OverflowError):
         return 64 * 2**20
 
 
@@ -164,7 +165,7 @@ def _check_keras_archive(path: Path) -> None:
         ) from e
     if "config.json" not in names:
         raise LoadError(f"{path}: this zip holds no config.json, so it is not a Keras model archive.")
-    made_by = str(meta.get("keras_version", ""))
+    made_by = str(meta.get("keras_version", ""))[:40]
     installed = _installed_keras()
     if made_by and installed and _version_key(made_by) > _version_key(installed):
         raise LoadError(
@@ -181,10 +182,26 @@ def _installed_keras() -> str | None:
 
 
 def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+    return tuple(int(part[:9]) for part in re.findall(r"\d+", version[:100])[:3])
+
+
+def _check_tree(path: Path, limit: int = 10_000) -> None:
+    """Everything inside a model directory is a regular file or a folder (a FIFO would hang the
+    reader); a directory of more than ``limit`` entries is not a SavedModel."""
+    for n, item in enumerate(path.rglob("*")):
+        if n > limit:
+            raise LoadError(f"{path}: more than {limit:,} files; not a SavedModel directory")
+        try:
+            mode = item.stat().st_mode
+        except OSError as e:
+            raise LoadError(f"{item}: cannot be read inside the model directory ({e.strerror or e})") from e
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise LoadError(f"{item}: not a regular file (a FIFO, device or socket) inside the model "
+                            "directory; copy the SavedModel without it")  # fmt: skip
 
 
 def _savedmodel_kind(path: Path) -> str:
+    _check_tree(path)
     if not any((path / name).is_file() for name in ("saved_model.pb", "saved_model.pbtxt")):
         raise LoadError(
             f"{path}: a directory, but not a SavedModel (it has no saved_model.pb). Point at the "

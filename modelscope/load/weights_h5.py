@@ -65,8 +65,12 @@ _MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OSError, Recursio
 
 
 def _variable(f: Any, layer: str, name: str, key: str) -> VariableInfo:
+    import h5py
+
+    if not isinstance(f.get(key, getlink=True), h5py.HardLink):  # an external link could open a FIFO
+        raise ValueError(f"{key} is a link to another file, not a dataset of this one")
     data = f[key]
-    if not hasattr(data, "shape") or data.shape is None or data.dtype.kind in "OSUa":
+    if not hasattr(data, "shape") or data.shape is None or data.dtype.kind in "OSUa" or data.dtype.names:
         raise ValueError(f"{key} is not a numeric dataset")
     return VariableInfo(f"{layer}/{name}" if layer else name, layer, tuple(int(d) for d in data.shape),
                         np.dtype(data.dtype).name, True)  # fmt: skip

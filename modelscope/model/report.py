@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelscope.model.check import check_report
 from modelscope.model.display import renderer
 from modelscope.model.inputs import Shape
 
@@ -312,12 +313,15 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
-        """Read a report written by :meth:`to_dict` (or ``--format json``)."""
+        """Read a report written by :meth:`to_dict` (or ``--format json``); a report whose fields
+        have the wrong types or name layers it does not hold is a ValueError (see :mod:`.check`)."""
+        if not isinstance(data, Mapping):
+            raise ValueError("not a modelscope report (not a JSON object)")
         schema = data.get("schema")
         if schema != SCHEMA:
             raise ValueError(f"not a modelscope report (schema {schema!r}, expected {SCHEMA!r})")
         m, t = data["model"], data["totals"]
-        return cls(
+        report = cls(
             model=ModelInfo(m["name"], m["class"], m["kind"], m.get("source")),
             inputs=tuple(
                 InputInfo(i["name"], _shape_in(i["shape"]), i["dtype"], tuple(i.get("consumers", ())),
@@ -362,6 +366,8 @@ class Report:
             signatures=tuple(_signature_in(s) for s in data.get("signatures", ())),
             warnings=tuple(str(w) for w in data.get("warnings", ())),
         )  # fmt: skip
+        check_report(report)
+        return report
 
     @classmethod
     def from_json(cls, text: str) -> Report:

@@ -69,9 +69,14 @@ def param_class(layer: LayerInfo) -> str:
     return "non-trainable" if layer.trainable == 0 else "mixed"
 
 
+_LABEL_LIMIT = 300  # characters of one name in a box; Graphviz rejects very long strings
+
+
 def _e(text: str) -> str:
     """Text for an HTML-like label. Graphviz (and graphviz-pure) read ``\\\\`` in one as a
     single backslash, so each backslash is doubled."""
+    if len(text) > _LABEL_LIMIT:
+        text = text[: _LABEL_LIMIT - 1] + "…"
     return html.escape(text, quote=True).replace("\\", "\\\\")
 
 
@@ -246,7 +251,7 @@ class _Builder:
                     g.node(
                         _call_id(layer.path, call.index),
                         label=label,
-                        tooltip=graphviz.nohtml(layer.path),
+                        tooltip=graphviz.nohtml(layer.path[:_LABEL_LIMIT]),
                         fillcolor=fill,
                     )
             else:
@@ -256,7 +261,7 @@ class _Builder:
                 g.node(
                     node_id(layer.path),
                     label=_node_label(layer, self.options),
-                    tooltip=graphviz.nohtml(layer.path),
+                    tooltip=graphviz.nohtml(layer.path[:_LABEL_LIMIT]),
                     **attrs,
                 )
 

@@ -30,7 +30,9 @@ def _static_rows(report: Report, view: View) -> list[list[str]]:
         guide = prefix.replace(" ", _NBSP)
         if isinstance(item, VariableInfo):
             name = item.path.rpartition("/")[2]
-            rows.append([guide + code_span(name), code_span(shapes((item.shape,))), item.dtype, count(item.count)])
+            rows.append(
+                [guide + code_span(name), code_span(shapes((item.shape,))), code_span(item.dtype), count(item.count)]
+            )
         else:
             kind = f" ({code_span(item.cls)})" if item.cls else ""
             rows.append([guide + "**" + code_span(display_name(item)) + "**" + kind, "", "", count(item.params)])
@@ -63,7 +65,11 @@ def render_markdown(report: Report, depth: int | None = None, macs: bool = True)
     view = View(report, depth)
     layers = view.layers
     m, t = report.model, report.totals
-    what = f"{code_span(m.cls)}, {m.kind}" if m.cls and not report.static else model_kind(report)
+    what = (
+        f"{code_span(m.cls)}, {markdown_text(m.kind)}"
+        if m.cls and not report.static
+        else markdown_text(model_kind(report))
+    )
     out = [f"### {code_span(m.name or NO_NAME)} ({what})", ""]
     if report.static:
         out += _table(["Layer / variable", "Shape", "Dtype", "Params"], _static_rows(report, view))
@@ -77,11 +83,11 @@ def render_markdown(report: Report, depth: int | None = None, macs: bool = True)
     ]
     compute = compute_line(report) if macs else None
     if compute:
-        out.append(f"- **Compute:** {compute}")
+        out.append(f"- **Compute:** {markdown_text(compute)}")
     for label, items in (("Input", report.inputs), ("Output", report.outputs)):
         for item in items:
             named = f"{code_span(item.name)} " if len(items) > 1 else ""
-            out.append(f"- **{label}:** {named}{code_span(shapes((item.shape,)))} {item.dtype}")
+            out.append(f"- **{label}:** {named}{code_span(shapes((item.shape,)))} {markdown_text(item.dtype)}")
     if report.signatures:
         out.append("- **Signatures:** " + "; ".join(code_span(line) for line in signature_lines(report)))
     out += [f"- **Warning:** {markdown_text(w)}" for w in report.warnings]

@@ -77,4 +77,4 @@ def fenced(lines: list[str], info: str = "text") -> list[str]:
 def markdown_text(text: str) -> str:
     """Plain text (already :func:`printable`) in Markdown: what Markdown or HTML would read as
     markup is escaped."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~&" else c for c in text)
+    return "".join("\\" + c if c in "\\`*_[]<>|~" else c for c in text).replace("&", "&amp;")

@@ -6,6 +6,7 @@ import csv
 import fnmatch
 import io
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +79,20 @@ def stats_to_dict(stats: StatsReport, options: StatsOptions = StatsOptions()) ->
     }  # fmt: skip
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: a figure that overflowed is ``null`` (no finite value)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def render_stats_json(stats: StatsReport, options: StatsOptions = StatsOptions()) -> str:
-    return json.dumps(stats_to_dict(stats, options), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    data = _finite(stats_to_dict(stats, options))
+    return json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 CSV_COLUMNS = ("path", "layer", "shape", "dtype", "trainable", "count", "mean", "std", "min", "max", "abs_mean",

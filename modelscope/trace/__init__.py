@@ -94,7 +94,12 @@ def _real_inputs(args: list[InputArg]) -> list[Any]:
             return tf.fill(shape, "")
         return keras.ops.zeros(shape, dtype=dtype)
 
-    return [tensor(a) for a in args]
+    try:
+        return [tensor(a) for a in args]
+    except Exception as e:  # out of memory for an absurd size
+        shapes = ", ".join(format_shape(a.shape) for a in args)
+        raise TraceError(f"could not make real inputs of shape {shapes} ({type(e).__name__}); "
+                         "are the sizes in --input-shape what you meant?") from e  # fmt: skip
 
 
 def trace_error(rec: Recorder, error: BaseException, phase: str) -> TraceError:
@@ -438,8 +443,16 @@ def _default_name(stem: str, i: int, n: int) -> str:
 
 
 def _output_names(model: Any, n: int) -> list[str]:
+    """The keys of a dict of outputs (SAM's ``image_embeddings``, ...), else the producing layers."""
     graph = functional_graph(model)
     if graph is not None:
+        from keras import tree
+
+        struct = getattr(graph, "_outputs_struct", None)
+        if isinstance(struct, dict):
+            keys = ["/".join(str(p) for p in path) for path, _ in tree.flatten_with_path(struct)]
+            if len(keys) == n:
+                return keys
         names = [t._keras_history.operation.name for t in graph.outputs]
         if len(names) == n:
             return names

@@ -36,14 +36,16 @@ def concrete_args(resolved: list[InputArg], run: int) -> list[InputArg]:
 def trace_concrete(trace: Callable[..., TracedModel], resolved: list[InputArg], error: TraceError) -> TracedModel:
     """Trace at two concrete sizes (symbolically, then on real tensors) and merge; the symbolic
     ``error`` stands if neither works. ``trace(inputs, eager=...)`` runs one trace."""
+    fallback: TraceError | None = None
     for eager in (False, True):
         try:
             first, second = (trace(concrete_args(resolved, run), eager=eager) for run in (0, 1))
             break
-        except TraceError:
-            continue
+        except TraceError as e:
+            fallback = e
     else:
-        raise error from None
+        why = str(fallback).splitlines()[0] if fallback else ""
+        raise TraceError(f"{error}\n(Traced at concrete sizes too, on real tensors: {why})") from None
     lines = [line for line in str(error).splitlines() if not line.startswith("Check --input-shape")]
     reason = lines[-1].strip()[:200]
     how = "on real tensors (random inputs, inference; no weight changed)" if eager else "symbolically"
