@@ -8,6 +8,7 @@ escaped HTML labels, never as markup.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import dataclass
 
@@ -50,6 +51,8 @@ class GraphOptions:
 def node_id(path: str) -> str:
     """A DOT node id for a layer path. ``:`` would read as a port and ``<...>`` as an HTML-like
     string, so they are encoded (the ``graphviz`` package quotes everything else)."""
+    if len(path) > 200:  # Graphviz rejects strings over 16 KB; a long path keeps a unique short id
+        path = f"{path[:150]}~{hashlib.sha1(path.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
     return path.replace("%", "%25").replace(":", "%3A").replace("<", "%3C").replace(">", "%3E")
 
 
