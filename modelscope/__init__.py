@@ -26,16 +26,46 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'modelscope' has no attribute {name!r}")
 
 
-def inspect(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **options: Any) -> Report:
-    """Build and trace a model and return its report; see :func:`modelscope.api.inspect` (options:
-    ``object``, ``unsafe``, ``imports``, ``signature``)."""
+def inspect(
+    model_or_source: Any,
+    input_shape: Any = None,
+    dtype: Any = None,
+    *,
+    object: str | None = None,  # noqa: A002 - mirrors the CLI's --object
+    unsafe: bool = False,
+    imports: tuple[str, ...] = (),
+    signature: str | None = None,
+    method: str | None = None,
+) -> Report:
+    """Build and trace a model and return its report; see :func:`modelscope.api.inspect`."""
     from modelscope.api import inspect as _inspect
 
-    return _inspect(model_or_source, input_shape, dtype, **options)
+    return _inspect(model_or_source, input_shape, dtype, object=object, unsafe=unsafe, imports=imports,
+                    signature=signature, method=method)  # fmt: skip
 
 
-def graph(model_or_source: Any, input_shape: Any = None, dtype: Any = None, **options: Any) -> str | bytes:
+def graph(
+    model_or_source: Any,
+    input_shape: Any = None,
+    dtype: Any = None,
+    *,
+    object: str | None = None,  # noqa: A002
+    format: str = "svg",  # noqa: A002
+    depth: int | None = None,
+    rankdir: str = "TB",
+    show_input_shapes: bool = False,
+    edge_shapes: bool = False,
+    legend: bool = True,
+    unroll: bool = False,
+    macs: bool = False,
+    unsafe: bool = False,
+    imports: tuple[str, ...] = (),
+    signature: str | None = None,
+    method: str | None = None,
+) -> str | bytes:
     """Draw a model (or a Report): SVG text by default; see :func:`modelscope.api.graph`."""
     from modelscope.api import graph as _graph
 
-    return _graph(model_or_source, input_shape, dtype, **options)
+    return _graph(model_or_source, input_shape, dtype, object=object, format=format, depth=depth, rankdir=rankdir,
+                  show_input_shapes=show_input_shapes, edge_shapes=edge_shapes, legend=legend, unroll=unroll,
+                  macs=macs, unsafe=unsafe, imports=imports, signature=signature, method=method)  # fmt: skip

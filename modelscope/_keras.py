@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from types import ModuleType
+from typing import cast
 
 
 def import_keras() -> ModuleType:
@@ -36,4 +37,4 @@ def import_keras() -> ModuleType:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-    return keras
+    return cast(ModuleType, keras)

@@ -17,7 +17,8 @@ from modelscope.model.report import Report
 from modelscope.model.traced import build_report
 
 if TYPE_CHECKING:
-    pass
+    from modelscope.analysis.diff import ArchitectureDiff, WeightsDiff
+    from modelscope.analysis.stats import StatsReport
 
 
 def load_report(source: str, spec: InputSpec, object_name: str | None = None,
@@ -146,18 +147,38 @@ def graph(
     *,
     object: str | None = None,  # noqa: A002
     format: str = "svg",  # noqa: A002
-    **options: Any,
+    depth: int | None = None,
+    rankdir: str = "TB",
+    show_input_shapes: bool = False,
+    edge_shapes: bool = False,
+    legend: bool = True,
+    unroll: bool = False,
+    macs: bool = False,
+    unsafe: bool = False,
+    imports: tuple[str, ...] = (),
+    signature: str | None = None,
+    method: str | None = None,
 ) -> str | bytes:
     """The model's graph: SVG or DOT text, PNG or PDF bytes. Options as the CLI's ``graph``."""
+    from modelscope.render.dot import GraphOptions, render_dot
     from modelscope.render.graphviz import render_graph
 
-    load = {k: options.pop(k) for k in ("unsafe", "imports", "signature", "method") if k in options}
     report = (
         model_or_source
         if isinstance(model_or_source, Report)
-        else inspect(model_or_source, input_shape, dtype, object=object, **load)
+        else inspect(
+            model_or_source,
+            input_shape,
+            dtype,
+            object=object,
+            unsafe=unsafe,
+            imports=imports,
+            signature=signature,
+            method=method,
+        )  # fmt: skip
     )
-    data = render_graph(report.to_dot(**options), format)
+    options = GraphOptions(depth, rankdir, show_input_shapes, edge_shapes, legend, unroll, macs)
+    data = render_graph(render_dot(report, options), format)
     return data.decode("utf-8") if format in ("svg", "dot") else data
 
 
@@ -175,7 +196,7 @@ def stats(
     imports: tuple[str, ...] = (),
     signature: str | None = None,
     method: str | None = None,
-) -> Any:
+) -> StatsReport:
     """Weight statistics and health flags (a :class:`modelscope.analysis.stats.StatsReport`).
 
     ``weights`` loads a ``.weights.h5`` file (``model.save_weights``) into the built model first.
@@ -198,7 +219,7 @@ def stats(
 def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_shape_a: Any = None,
          input_shape_b: Any = None, weights_a: str | None = None, weights_b: str | None = None,
          weights: bool = True, architecture: bool = True, unsafe: bool = False, imports: tuple[str, ...] = (),
-         signature: str | None = None) -> tuple[Any, Any]:  # fmt: skip
+         signature: str | None = None) -> tuple[ArchitectureDiff | None, WeightsDiff | None]:  # fmt: skip
     """Compare two models (sources, live models or saved report JSONs): the architecture diff and,
     when both sides hold stored weights (model files, checkpoints, live models, or ``weights_a``/
     ``weights_b`` loaded into models built from code), the weights diff; each None when not made.
@@ -207,7 +228,7 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     from modelscope.load.source import parse_source
 
     options = LoadOptions(unsafe, tuple(imports), signature)
-    sides = []
+    sides: list[tuple[Report, Any]] = []
     for side, shape, trained in ((a, input_shape_a, weights_a), (b, input_shape_b, weights_b)):
         spec = make_input_spec(shape if shape is not None else input_shape, dtype)
         if isinstance(side, (str, os.PathLike)):

@@ -366,3 +366,102 @@ def test_a_model_nested_as_deep_as_keras_allows(tmp_path: Path, cli_env) -> None
     assert max(layer["depth"] for layer in data["layers"]) == 151 and data["totals"]["params"] == 8
     result = run(["graph", "deep.py", "--depth", "3", "-o", "deep.svg"], tmp_path, cli_env)
     assert result.returncode == 0, result.stderr
+
+
+# -- found by a red-team pass (each once broke a promise) -------------------------------------------
+
+
+def test_output_onto_the_users_modules_is_refused(tiny: Path, cli_env) -> None:
+    (tiny / "helper.py").write_text("UNITS = 3\n")
+    (tiny / "main.py").write_text("from helper import UNITS\n" + TINY.replace("Dense(3", "Dense(UNITS"))
+    (tiny / "pkg").mkdir()
+    (tiny / "pkg" / "__init__.py").write_text("")
+    (tiny / "pkg" / "mod.py").write_text(TINY)
+    (tiny / "mylayers.py").write_text("X = 1\n")
+    before = snapshot(tiny)
+    cases = [(["summary", "main.py", "-o", "helper.py"], "helper.py"),
+             (["summary", "pkg.mod:build_model", "-o", "pkg/mod.py"], "mod.py"),
+             (["summary", "tiny:build_model", "-o", "tiny.py"], "tiny.py"),
+             (["summary", "tiny.py", "--import", "mylayers", "-o", "mylayers.py"], "mylayers.py")]  # fmt: skip
+    for args, name in cases:
+        result = run(args, tiny, cli_env)
+        assert result.returncode == 2 and f"{name}, which this run reads" in result.stderr, (args, result.stderr)
+    assert snapshot(tiny) == before
+
+
+def test_writes_to_file_descriptor_1_do_not_corrupt_json(tmp_path: Path, cli_env) -> None:
+    prints = "import os, sys\nos.write(1, b'GARBAGE\\n')\nprint('x', file=sys.__stdout__)\n"
+    (tmp_path / "m.py").write_text(prints + TINY)
+    result = run(["summary", "m.py", "--format", "json", "-o", "-"], tmp_path, cli_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 15
+    assert "GARBAGE" in result.stderr
+
+
+@pytest.mark.parametrize("tail", ["raise GeneratorExit('g')", "class Boom(BaseException):\n    pass\nraise Boom('b')"])
+def test_any_base_exception_from_model_code_is_an_error(tmp_path: Path, cli_env, tail: str) -> None:
+    (tmp_path / "m.py").write_text(TINY + tail + "\n")
+    result = run(["summary", "m.py"], tmp_path, cli_env)
+    assert result.returncode == 1 and "the model's code raised" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_names_in_the_markdown_footer_are_escaped(tmp_path: Path, cli_env) -> None:
+    code = ("import keras\n\ndef build_model():\n    i = keras.Input((None, 4))\n"
+            "    return keras.Model(i, keras.layers.Dense(4, name='<img src=x onerror=alert(1)>')(i))\n")  # fmt: skip
+    (tmp_path / "m.py").write_text(code)
+    result = run(["summary", "m.py", "--format", "markdown"], tmp_path, cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "<img" not in result.stdout.replace("`<img", "")  # raw only inside code spans
+    assert "\\<img src=x onerror=alert(1)\\>" in result.stdout
+
+
+def test_special_files_inside_model_files_never_hang(tmp_path: Path, cli_env) -> None:
+    import h5py
+    import keras
+
+    os.mkfifo(tmp_path / "fifo")
+    with h5py.File(tmp_path / "k2.h5", "w") as f:  # Keras 2 layout whose dataset links to a FIFO
+        f.attrs["layer_names"] = [b"dense"]
+        group = f.create_group("dense")
+        group.attrs["weight_names"] = [b"dense/kernel:0"]
+        group["dense/kernel:0"] = h5py.ExternalLink("fifo", "/x")
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]).export(tmp_path / "sm", verbose=False)
+    (tmp_path / "sm" / "variables" / "variables.index").unlink()
+    os.mkfifo(tmp_path / "sm" / "variables" / "variables.index")
+    for args, words in ((["stats", "k2.h5"], "is a link to another file"), (["stats", "sm"], "not a regular file")):
+        result = run(args, tmp_path, cli_env, timeout=120)
+        assert result.returncode == 1 and words in result.stderr, result.stderr
+
+
+def test_long_names_are_written_or_shortened(tmp_path: Path, cli_env) -> None:
+    (tmp_path / "cjk.py").write_text(TINY.replace('name="tiny"', 'name="' + "模" * 150 + '"'))
+    result = run(["graph", "cjk.py", "--format", "dot"], tmp_path, cli_env)
+    assert result.returncode == 0, result.stderr
+    written = [p.name for p in tmp_path.iterdir() if p.suffix == ".dot"]
+    assert len(written) == 1 and len(written[0].encode()) <= 104
+    long_name = "a" * 245 + ".txt"  # 249 bytes: a legal name whose partial file must not be longer
+    result = run(["summary", "cjk.py", "-o", long_name], tmp_path, cli_env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / long_name).read_text().startswith("模")
+
+
+def test_odd_values_in_weights_and_options(tmp_path: Path, cli_env) -> None:
+    import h5py
+    import numpy as np
+
+    with h5py.File(tmp_path / "compound.weights.h5", "w") as f:
+        f.create_dataset("layers/dense/vars/0", data=np.zeros(3, dtype=[("a", "f4"), ("b", "i4")]))
+    with h5py.File(tmp_path / "big.weights.h5", "w") as f:
+        f.create_dataset("layers/dense/vars/0", data=np.full((4, 3), 1e308))
+    result = run(["stats", "compound.weights.h5"], tmp_path, cli_env)
+    assert result.returncode == 1 and "not a numeric dataset" in result.stderr
+    result = run(["stats", "big.weights.h5", "--format", "json"], tmp_path, cli_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["variables"][0]["mean"] is None  # overflowed: no finite figure
+    for value in ("inf", "nan", "-1"):
+        result = run(["stats", "big.weights.h5", "--threshold", f"exploding={value}"], tmp_path, cli_env)
+        assert result.returncode == 2 and "give a finite number, 0 or more" in result.stderr
+    env = dict(cli_env, MODELSCOPE_MAX_CONFIG_MB="inf")
+    result = run(["summary", "big.weights.h5"], tmp_path, env)
+    assert result.returncode == 0, result.stderr

@@ -33,7 +33,7 @@ class LayerChange:
     @property
     def what(self) -> list[str]:
         """The aspects that differ: class, params, shapes, config keys."""
-        out = []
+        out: list[str] = []
         if self.status != "changed":
             return out
         if self.cls[0] != self.cls[1]:
@@ -90,24 +90,23 @@ def architecture_diff(a: Report, b: Report) -> ArchitectureDiff:
     sa, sb = stable_paths(a), stable_paths(b)
     changes = []
     for la, lb in _pairs(a, b):
-        path = sb[lb.path] if lb else sa[la.path]  # type: ignore[union-attr]
+        path = sb[lb.path] if lb is not None else sa[la.path] if la is not None else ""
         config: dict[str, tuple[Any, Any]] = {}
         if la and lb and la.config and lb.config:  # (a report saved before configs were recorded has none)
             for key in sorted(set(la.config) | set(lb.config)):
                 if la.config.get(key) != lb.config.get(key):
                     config[key] = (la.config.get(key), lb.config.get(key))
-        status = "added" if la is None else "removed" if lb is None else "same"
-        if status == "same" and (
-            la.cls != lb.cls
-            or _own_params(a, la) != _own_params(b, lb)  # type: ignore[union-attr,arg-type]
-            or config
-            or la.input_shapes != lb.input_shapes  # type: ignore[union-attr]
-            or la.output_shapes != lb.output_shapes
-        ):  # type: ignore[union-attr]
-            status = "changed"
+        if la is None or lb is None:
+            status = "added" if la is None else "removed"
+        else:
+            differs = (la.cls != lb.cls or _own_params(a, la) != _own_params(b, lb) or bool(config)
+                       or la.input_shapes != lb.input_shapes or la.output_shapes != lb.output_shapes)  # fmt: skip
+            status = "changed" if differs else "same"
         changes.append(LayerChange(
-            path, status, (la and la.cls, lb and lb.cls), (la and la.params, lb and lb.params),
-            (la and la.input_shapes, lb and lb.input_shapes), (la and la.output_shapes, lb and lb.output_shapes),
+            path, status, (la.cls if la else None, lb.cls if lb else None),
+            (la.params if la else None, lb.params if lb else None),
+            (la.input_shapes if la else None, lb.input_shapes if lb else None),
+            (la.output_shapes if la else None, lb.output_shapes if lb else None),
             config,
         ))  # fmt: skip
     ta, tb = a.totals, b.totals
@@ -177,7 +176,9 @@ def weights_diff(a: Report, b: Report, values_a: Iterable[tuple[VariableInfo, np
     for info, value in values_a:
         held[keys_a[info.path]] = value
         order_a.append(keys_a[info.path])
-    changes, unmatched, per_layer = [], [], {}
+    changes: list[VariableChange] = []
+    unmatched: list[str] = []
+    per_layer: dict[str, list[float]] = {}
     for i, (info, value) in enumerate(values_b):
         key = keys_b[info.path]
         old = held.pop(key, None)

@@ -118,7 +118,7 @@ def flags_for(stat: VariableStats, layer_cls: str, t: Thresholds) -> list[Flag]:
             flags.append(Flag(v.path, "exploding",
                               f"std {m.std:.4g} and max |w| {peak:.4g} against an initialisation scale of "
                               f"{ref_std:.4g} (std) / {ref_max:.4g} (max); limit {t.exploding:g}×"))  # fmt: skip
-        if m.mean != 0 and m.std <= t.collapsed * abs(m.mean):  # type: ignore[operator]
+        if m.mean != 0 and m.std <= t.collapsed * abs(m.mean or 0.0):  # type: ignore[operator]
             flags.append(Flag(v.path, "collapsed", f"std {m.std:.3g} with mean {m.mean:.4g}: all entries alike"))
     if layer_cls == "BatchNormalization" and v.path.endswith("/moving_variance") and m.min is not None and m.min <= 0:
         flags.append(Flag(v.path, "bn_variance", f"moving variance down to {m.min:.4g} (must be > 0)"))

@@ -11,6 +11,7 @@ not known. The method used is named in the result.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,7 @@ def as_matrix(kernel: np.ndarray) -> np.ndarray:
     return kernel.reshape(-1, kernel.shape[-1])
 
 
-def _row_blocks(w: np.ndarray):
+def _row_blocks(w: np.ndarray) -> Iterator[np.ndarray]:
     rows = max(1, ROW_BLOCK_ELEMENTS // max(w.shape[1], 1))
     for start in range(0, w.shape[0], rows):
         yield w[start : start + rows]

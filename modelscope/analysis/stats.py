@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -28,7 +28,7 @@ __all__ = ["RULES", "Flag", "Thresholds", "compute_stats", "variable_stats"]  # 
 DEFAULT_THRESHOLDS = Thresholds()
 
 try:  # the compiled one-pass scan (modelscope/analysis/_scan.c); NumPy computes the same without it
-    from modelscope.analysis import _scan as _native
+    from modelscope.analysis import _scan as _native  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - depends on the install having a C compiler
     _native = None
 
@@ -148,7 +148,7 @@ class _Acc:
         )  # fmt: skip
 
 
-def _blocks(flat: np.ndarray, buffer: np.ndarray):
+def _blocks(flat: np.ndarray, buffer: np.ndarray) -> Iterator[np.ndarray]:
     for start in range(0, flat.size, CHUNK):
         part = flat[start : start + CHUNK]
         out = buffer[: part.size]
@@ -272,7 +272,7 @@ def _scan(part: np.ndarray, shift: float, counter: _BinCounter | None) -> tuple[
                             counter.codes if counter else None)  # fmt: skip
         if counter is not None:
             counter.fix(part)
-        return sums
+        return (float(sums[0]), float(sums[1]), float(sums[2]), int(sums[3]))
     size = min(CHUNK, part.size)
     y_buf = np.empty(size, dtype=np.float64)
     abs_buf = np.empty(size, dtype=part.dtype)
@@ -318,7 +318,8 @@ def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
         counters = [counter.copy() if counter else None for _ in range(2)]
         with ThreadPoolExecutor(2) as pool:
             parts = list(pool.map(_scan, (flat[:half], flat[half:]), (shift, shift), counters))
-        sum_y, sum_yy, abs_sum, zeros = (sum(p[i] for p in parts) for i in range(4))
+        sum_y, sum_yy, abs_sum = (sum(p[i] for p in parts) for i in range(3))
+        zeros = sum(p[3] for p in parts)
         if counter is not None:
             counter.merge(*counters)
     mean = shift + sum_y / n

@@ -24,7 +24,7 @@ def _config(path: str) -> dict[str, Any]:
     try:
         if path.lower().endswith(".keras"):
             with zipfile.ZipFile(path) as z:
-                return json.loads(z.read("config.json"))
+                return dict(json.loads(z.read("config.json")))
         import h5py
 
         with h5py.File(path, "r") as f:

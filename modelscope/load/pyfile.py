@@ -58,7 +58,9 @@ def import_file(path: str) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    return _run(lambda: spec.loader.exec_module(module), path, module)  # type: ignore[union-attr]
+    loader = spec.loader
+    assert loader is not None
+    return _run(lambda: loader.exec_module(module), path, module)
 
 
 def import_module(name: str) -> ModuleType:

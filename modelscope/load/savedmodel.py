@@ -59,7 +59,7 @@ def _protos() -> tuple[Any, Any]:
 
 
 def _dtype(types_pb2: Any, value: int) -> str:
-    name = types_pb2.DataType.Name(value)[3:].lower()
+    name = str(types_pb2.DataType.Name(value))[3:].lower()
     return _DTYPES.get(name, name)
 
 
@@ -82,10 +82,13 @@ def read_savedmodel(path: str, signature: str | None = None, label: str | None =
         raise LoadError(f"{pb}: a SavedModel without a MetaGraph")
     meta = next((m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), saved.meta_graphs[0])
     sigs = {k: s for k, s in meta.signature_def.items() if not k.startswith("__")}
+
+    def side(items: Any) -> list[tuple[str, Any, str]]:
+        ordered = sorted(items.items(), key=lambda kv: natural_key(kv[0]))
+        return [(n, proto_shape(t.tensor_shape), _dtype(types_pb2, t.dtype)) for n, t in ordered]
+
     infos = tuple(
-        SignatureInfo(k, *(tuple(cls(n, proto_shape(t.tensor_shape), _dtype(types_pb2, t.dtype))
-                                 for n, t in sorted(side.items(), key=lambda kv: natural_key(kv[0])))
-                           for cls, side in ((InputInfo, s.inputs), (OutputInfo, s.outputs))))
+        SignatureInfo(k, tuple(InputInfo(*x) for x in side(s.inputs)), tuple(OutputInfo(*x) for x in side(s.outputs)))
         for k, s in sorted(sigs.items())
     )  # fmt: skip
     chosen = signature or ("serving_default" if "serving_default" in sigs or len(sigs) != 1 else next(iter(sigs)))

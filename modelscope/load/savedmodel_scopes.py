@@ -232,7 +232,9 @@ def scope_tree(ops: _Ops, kept: list[int], nodes: Any) -> _Tree | None:
     again = _repeats(order, held, raw)
     show = _display({s for s in raw if s not in again} | {root} - {""})
     show[""], cut, index = "", len(show.get(root, "")) + 1 if root else 0, {i: n for n, i in enumerate(kept)}
-    layers, calls, where = [], [], {}
+    layers: list[TracedLayer] = []
+    calls: list[CallInfo] = []
+    where: dict[str, tuple[str, int]] = {}
     for s in order:
         if any(p in again for p in _prefixes(s)):
             continue

@@ -72,7 +72,8 @@ def check_report(r: Report) -> None:
         _shapes(layer.input_shapes, f"{where}.input_shapes")
         _shapes(layer.output_shapes, f"{where}.output_shapes")
         paths.add(layer.path)
-    for kind, items in (("inputs", r.inputs), ("outputs", r.outputs)):
+    ends: tuple[tuple[str, tuple[Any, ...]], ...] = (("inputs", r.inputs), ("outputs", r.outputs))
+    for kind, items in ends:
         for i, item in enumerate(items):
             _text(item.name, f"{kind}[{i}].name")
             _text(item.dtype, f"{kind}[{i}].dtype")
@@ -102,4 +103,4 @@ def check_report(r: Report) -> None:
         _need(isinstance(v.shape, tuple), f"{where}.shape must be a list of sizes")
         for d in v.shape:
             _count(d, f"{where}.shape: a size")
-        _need(math.prod(v.shape) < _BIG, f"{where}.shape is too large")
+        _need(math.prod(int(d or 0) for d in v.shape) < _BIG, f"{where}.shape is too large")

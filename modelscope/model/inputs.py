@@ -86,10 +86,10 @@ def _shape_from_value(value: object) -> Shape:
     if isinstance(value, str):
         return parse_shape(value)
     if isinstance(value, Sequence) and all(_is_dim(d) for d in value):
-        dims = tuple(value)  # type: ignore[arg-type]
+        dims = tuple(value)
         if any(d is not None and d < 0 for d in dims):
             raise InputSpecError(f"input shape {dims}: dimensions must be sizes (0 or more) or None")
-        return dims  # type: ignore[return-value]
+        return dims
     raise InputSpecError(f"input shape {value!r} is not a shape; give a tuple such as (None, 28, 28, 1)")
 
 
@@ -212,7 +212,7 @@ def resolve(spec: InputSpec, declared: Sequence[ModelInput]) -> list[InputArg]:
     if not spec.args:
         return [InputArg(d.shape, d.name, dtypes.get(d.name) or spec.default_dtype or d.dtype) for d in declared]
     if spec.named:
-        given = {a.name: a for a in spec.args}
+        given = {str(a.name): a for a in spec.args}
         for name in given:
             if name not in names:
                 raise InputSpecError(

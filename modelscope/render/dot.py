@@ -184,8 +184,8 @@ class _Builder:
                 head = self._endpoint(consumer, into=True, ops=ops)
                 if head is not None and not self._is_unrolled(consumer):
                     seen.setdefault((_special("input", item.name), head), format_shape(item.shape))
-        for item in self.report.outputs:
-            for producer in item.producers:
+        for out in self.report.outputs:
+            for producer in out.producers:
                 tail = self._endpoint(producer, into=False, ops=False)
                 if tail is not None and not self._is_unrolled(producer):
                     seen.setdefault((tail, _special("output", item.name)), format_shape(item.shape))
@@ -228,9 +228,9 @@ class _Builder:
             label = f"<{_bold(item.name)}<br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
             g.node(_special("input", item.name), label=label, shape="ellipse", fillcolor=INPUT_FILL)
         self._add_layers(g, None)
-        for item in r.outputs:
-            label = f"<{_bold(item.name)}<br/>{_small(format_shape(item.shape) + ' ' + item.dtype)}>"
-            g.node(_special("output", item.name), label=label, shape="ellipse", fillcolor=OUTPUT_FILL)
+        for out in r.outputs:
+            label = f"<{_bold(out.name)}<br/>{_small(format_shape(out.shape) + ' ' + out.dtype)}>"
+            g.node(_special("output", out.name), label=label, shape="ellipse", fillcolor=OUTPUT_FILL)
         for tail, head, label in self.edges:
             g.edge(tail, head, label=label if o.edge_shapes else None)
         if o.legend:
@@ -280,4 +280,4 @@ def render_dot(report: Report, options: GraphOptions = GraphOptions()) -> str:
     """DOT source for the report's data-flow graph."""
     if options.rankdir not in ("TB", "LR", "BT", "RL"):
         raise UsageError(f"rankdir must be TB, LR, BT or RL, not {options.rankdir!r}")
-    return _Builder(printable(report), options).build().source
+    return str(_Builder(printable(report), options).build().source)

@@ -176,8 +176,8 @@ def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions(
     widths = [max([len(h)] + [len(r[0][i]) for r in rows]) for i, h in enumerate(header)]
     numeric = {3, 4, 5, 6, 7, 8}
     out = Text()
-    m = stats.report.model
-    out.append(m.name, style="bold").append(f" ({m.cls or m.kind}) · weight statistics\n")
+    info = stats.report.model
+    out.append(info.name, style="bold").append(f" ({info.cls or info.kind}) · weight statistics\n")
 
     def line(cells: list[str], style: str) -> None:
         parts = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]

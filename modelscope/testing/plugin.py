@@ -211,13 +211,13 @@ class ModelItem(pytest.Item):
         report = _report(self.config.stash[STATE], source, spec.get("input_shape"), spec.get("dtype"), load)
         assert_params(report, label=spec["source"], **{k: spec[k] for k in _EXPECTED if k in spec})
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         from modelscope.errors import ModelscopeError
         from modelscope.testing import ModelscopeMismatch
 
         if isinstance(excinfo.value, (ModelscopeMismatch, ModelscopeError)):
             return str(excinfo.value)
-        return super().repr_failure(excinfo)
+        return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"modelscope: {self.name}"

@@ -186,12 +186,12 @@ def _trace_parts(model: Any, source: str | None) -> TracedModel:
 
     def labels(tensors: list[Any], name: str) -> list[str]:  # "decoder", or "encoder.z_mean" for several
         def own(t: Any) -> str:  # the input's name, or the layer that makes the output
-            history = getattr(t, "_keras_history", None)
-            return str(getattr(history, "operation", None) and history.operation.name or t.name)
+            operation = getattr(getattr(t, "_keras_history", None), "operation", None)
+            return str(operation.name if operation is not None else t.name)
 
         return [name] if len(tensors) == 1 else [f"{name}.{own(t)}" for t in tensors]
 
-    graphs = [functional_graph(p) for p in parts]
+    graphs = [g for g in (functional_graph(p) for p in parts) if g is not None]
     resolved = [
         InputArg(shape_of(t) or (), label, dtype_of(t))
         for g, name in zip(graphs, names)
@@ -244,7 +244,7 @@ def attr_name(parent: Any, child: Any) -> str | None:
             public += [f"{name}[{i}]" for i, v in enumerate(value) if v is child]
         elif isinstance(value, dict):
             public += [f"{name}[{k!r}]" for k, v in value.items() if v is child]
-    return (public or private or [None])[0]
+    return (public or private or [None])[0]  # type: ignore[list-item]
 
 
 def _unreached(rec: Recorder) -> list[LayerRecord]:

@@ -109,7 +109,7 @@ def own_ops_cost(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: 
     if "end" not in seen:
         return Cost(None, None, "could not run it again to count its ops")
     ops = seen["graph"].get_operations()[seen["start"] : seen["end"]]
-    inside = set()
+    inside: set[int] = set()
     for start, end in spans:
         inside.update(range(start - seen["start"], end - seen["start"]))
     return ops_cost([op for i, op in enumerate(ops) if i not in inside])

@@ -103,7 +103,8 @@ class _Trace:
             raise trace_error(self.rec, e, "Running") from e
         finally:
             self.Layer.__call__ = self.original
-        return _collect(self.model, self.rec, list(zip(names, flat)), outputs, source)
+        traced: t_.TracedModel = _collect(self.model, self.rec, list(zip(names, flat)), outputs, source)
+        return traced
 
     def _placeholder(self, shape: Any, dtype: Any) -> Any:
         with self.graph.as_default():

@@ -264,7 +264,7 @@ class Recorder:
         if op is None or not hasattr(op, "inputs"):
             return frozenset()
         found: set[Source] = set()
-        todo, seen = [op], set()
+        todo, seen = [op], set[str]()
         while todo and len(seen) < _WALK_LIMIT:
             op = todo.pop()
             if op.name in seen:

@@ -123,13 +123,14 @@ class Tracer:
 
     def run_parts(self, parts: list[Any]) -> list[Any]:
         """Trace each built sub-model on its own inputs (for a container without ``call()``)."""
-        inputs = [t for part in parts for t in functional_graph(part).inputs]
+        graphs = [functional_graph(part) for part in parts]
+        inputs = [t for g in graphs if g is not None for t in g.inputs]
         outputs = []
         with self._wrapped_call(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.rec.start(inputs)
-            for part in parts:
-                own = list(functional_graph(part).inputs)
+            for part, g in zip(parts, graphs):
+                own = list(g.inputs) if g is not None else []
                 outputs += tensors(self.tree, self._call_layer(part, own[0] if len(own) == 1 else own))
             self.rec.finish(outputs)
         return outputs
@@ -267,7 +268,7 @@ class Tracer:
             names = [t.name for t in graph.inputs]
             if set(names) <= set(value):
                 return [value[n] for n in names]
-        return self.tree.flatten(value)
+        return list(self.tree.flatten(value))
 
     # -- the Layer.__call__ wrapper -------------------------------------------------------------
     @contextmanager
@@ -324,7 +325,7 @@ def call_arguments(
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("training", "mask")
     ]  # fmt: skip
     if all(names):
-        named = dict(zip(names, tensors_))
+        named = {str(n): t for n, t in zip(names, tensors_)}
         order = [p.name for p in params]
         if order[: len(named)] and set(named) == set(order[: len(named)]):
             return tuple(named[n] for n in order[: len(named)]), {}  # call(self, image, meta)
