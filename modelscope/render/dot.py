@@ -188,7 +188,7 @@ class _Builder:
             for producer in out.producers:
                 tail = self._endpoint(producer, into=False, ops=False)
                 if tail is not None and not self._is_unrolled(producer):
-                    seen.setdefault((tail, _special("output", item.name)), format_shape(item.shape))
+                    seen.setdefault((tail, _special("output", out.name)), format_shape(out.shape))
         for ce in self.report.call_edges if self.unrolled else ():
             if not self._is_unrolled(ce.src, ce.dst):
                 continue

@@ -16,7 +16,8 @@ from typing import Any
 from modelscope.errors import LoadError
 from modelscope.model import report as r_
 from modelscope.model import traced as t_
-from modelscope.trace import attr_name, parents_first, trace_error
+from modelscope.trace import trace_error
+from modelscope.trace.collect import attr_name, parents_first
 from modelscope.trace.recorder import LayerRecord, Recorder, dtype_of, shape_of
 
 __all__ = ["trace_keras2"]

@@ -1,143 +1,26 @@
-"""The ``modelscope`` command line: parse, call the API, render, write. Thin on purpose.
-
-Importing this module imports click only; TensorFlow is imported inside commands that load a
-model, so ``--help`` stays fast.
-"""
+"""The commands: parse, call the API, render, write; each returns its exit code."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import click
 
-from modelscope.errors import ExitCode, ModelscopeError, UsageError
-from modelscope.output import check_not_input, safe_file_name, write_output
-
-_SHAPE_HELP = (
-    "Input shape with None (or ?) for unknown sizes: None,28,28,1 or '(None, 28, 28, 1)'. "
-    "Repeat for several inputs, in call order; NAME=SHAPE binds a named input. Optional when "
-    "the model declares its inputs."
+from modelscope.cli.options import (
+    SAVEDMODEL_GRAPH_DEPTH,
+    graph_format,
+    load_options,
+    model_options,
+    parse_columns,
 )
+from modelscope.cli.running import check_output, inputs_of, prints_to_stderr, report_of
+from modelscope.errors import ExitCode, ModelscopeError
+from modelscope.output import safe_file_name, write_output
 
 
-def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that loads a model shares."""
-    decorators = [
-        click.argument("source"),
-        click.option("--object", "object_name", metavar="NAME",
-                     help="Which model in the file to use when it defines several."),
-        click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE", help=_SHAPE_HELP),
-        click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
-                     help="Input dtype (default float32), e.g. int32 for token ids. Repeat per "
-                          "input in the same order, or NAME=DTYPE."),
-        click.option("--method", metavar="NAME",
-                     help="Trace this method of the model instead of call() (e.g. encode, for a VAE "
-                          "without call())."),
-        click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE",
-                     help="Import this code first (repeatable): the custom layers a .keras/.h5 file needs."),
-        click.option("--unsafe", is_flag=True,
-                     help="Let a .keras/.h5 file run the Python code it stores (Lambda layers). Only for "
-                          "files you trust."),
-        click.option("--signature", metavar="NAME",
-                     help="SavedModel signature to describe (default serving_default)."),
-        click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
-    ]  # fmt: skip
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
-
-
-@contextlib.contextmanager
-def prints_to_stderr() -> Iterator[None]:
-    """While the model's code runs, everything it writes to stdout goes to stderr, ``print`` and
-    ``os.write(1, ...)`` alike (file descriptor 1 points at 2): stdout carries only the result."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _check_output(output: str | None, inputs: list[str]) -> None:
-    """Refuse an output that is an input before any work is done (write_output checks again)."""
-    if output not in (None, "-"):
-        check_not_input(output, inputs)
-
-
-def _inputs(source: str, model: dict[str, Any], *more: str | None) -> list[str]:
-    """The files and folders this run reads, ``-o`` may name none of them: the source, weights and
-    imports as given, and every file of user code Python has loaded so far (a ``pkg.mod:attr``
-    source, an ``--import module``, what the model's file imports itself)."""
-    from modelscope.load.source import split_attr
-
-    files = [split_attr(source)[0], *model.get("imports", ()), *(m for m in more if m), *_user_code_files()]
-    return [f for f in files if _exists(f)]
-
-
-def _exists(path: str) -> bool:
-    try:
-        return os.path.exists(path)
-    except (OSError, ValueError):  # a name too long, a NUL byte
-        return False
-
-
-def _user_code_files() -> list[str]:
-    """Files of modules loaded from outside Python's own folders and modelscope's."""
-    system = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
-    own = os.path.dirname(os.path.realpath(__file__))
-    found = []
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        if isinstance(file, str) and file:
-            real = os.path.realpath(file)
-            if not real.startswith(system) and not real.startswith(own) and "site-packages" not in real:
-                found.append(real)
-    return found
-
-
-def _report(source: str, model: dict[str, Any]) -> Any:
-    """The report for SOURCE, from the shared model options (``model_options``)."""
-    from modelscope.api import load_report
-    from modelscope.model.inputs import make_input_spec
-
-    spec = make_input_spec(
-        list(model["input_shapes"]) or None, list(model["dtypes"]) or None, model["method"]
-    )  # before TF
-    with prints_to_stderr():
-        return load_report(source, spec, model["object_name"], _load_options(model))
-
-
-def _load_options(model: dict[str, Any]) -> Any:
-    from modelscope.load.source import LoadOptions
-
-    return LoadOptions(unsafe=model["unsafe"], imports=tuple(model["imports"]), signature=model["signature"])
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="keras-modelscope")
-def cli() -> None:
-    """See what your Keras models really are: true shapes and parameter counts for
-    Sequential, functional, subclassed and hybrid models.
-
-    \b
-    Exit codes: 0 ok; 1 the model could not be loaded or traced;
-                2 bad usage; 3 internal error (please report it).
-    """
-
-
-@cli.command()
+@click.command()
 @model_options
 @click.option(
     "--format",
@@ -202,13 +85,13 @@ def summary(
     Example:
       modelscope summary samples/hybrid_cnn.py --input-shape None,28,28,1
     """
-    chosen = _columns(columns)
-    _check_output(output, _inputs(source, model))
+    chosen = parse_columns(columns)
+    check_output(output, inputs_of(source, model))
     if batch_size is not None:
         from modelscope.analysis.memory import check_optimizer
 
         check_optimizer(optimizer)  # before the model is loaded
-    report = _report(source, model)
+    report = report_of(source, model)
     training = None
     if batch_size is not None:
         from modelscope.analysis.memory import training_memory
@@ -233,39 +116,10 @@ def summary(
             console.print(render_table(report, replace(options, width=console.width)), soft_wrap=True, end="")
             return
         text = render_table(report, options).plain
-    write_output(text, output, _inputs(source, model))
+    write_output(text, output, inputs_of(source, model))
 
 
-SAVEDMODEL_GRAPH_DEPTH = 2
-
-
-def _columns(value: str | None) -> tuple[str, ...] | None:
-    """``--columns type,params,macs`` checked against the known names (no TensorFlow needed)."""
-    if value is None:
-        return None
-    from modelscope.render.table import COLUMN_NAMES
-
-    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
-    unknown = [n for n in names if n not in COLUMN_NAMES]
-    if unknown or not names:
-        raise UsageError(f"--columns {value}: unknown {', '.join(unknown) or '(empty)'}; choose from "
-                         f"{', '.join(COLUMN_NAMES)}")  # fmt: skip
-    return names
-
-
-_GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
-
-
-def _graph_format(fmt: str | None, output: str | None) -> str:
-    from_name = _GRAPH_SUFFIXES.get(Path(output).suffix.lower()) if output not in (None, "-") else None
-    if output not in (None, "-") and from_name is None and fmt is None:
-        raise UsageError(f"-o {output}: cannot tell the format from the name; add --format svg|png|pdf|dot")
-    if fmt and from_name and fmt != from_name:
-        raise UsageError(f"--format {fmt} contradicts -o {output}; give one or make them agree")
-    return fmt or from_name or "svg"
-
-
-@cli.command()
+@click.command()
 @model_options
 @click.option(
     "-o", "--output", metavar="FILE", help="Where to write ('-' for stdout). Default: <model name>.<format> here."
@@ -320,9 +174,9 @@ def graph(
     Example:
       modelscope graph samples/hybrid_cnn.py --input-shape None,28,28,1 -o cnn.svg
     """
-    kind = _graph_format(fmt, output)
-    _check_output(output, _inputs(source, model))
-    report = _report(source, model)
+    kind = graph_format(fmt, output)
+    check_output(output, inputs_of(source, model))
+    report = report_of(source, model)
     from modelscope.render.dot import GraphOptions, render_dot
     from modelscope.render.graphviz import render_graph
 
@@ -332,12 +186,12 @@ def graph(
                            edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll, macs=show_macs)  # fmt: skip
     data = render_graph(render_dot(report, options), kind)
     target = output or safe_file_name(report.model.name, kind)
-    write_output(data, target, _inputs(source, model))
+    write_output(data, target, inputs_of(source, model))
     if target != "-":
         click.echo(f"wrote {target} ({kind.upper()}, {len(data):,} bytes)", err=True)
 
 
-@cli.command()
+@click.command()
 @model_options
 @click.option("--weights", metavar="FILE", help="Load trained weights (model.save_weights) into the model first.")
 @click.option(
@@ -377,7 +231,7 @@ def stats(
     thresholds: tuple[str, ...],
     check: bool,
     **model: Any,
-) -> None:
+) -> int:
     """Per-variable and per-layer weight statistics of SOURCE, with health flags.
 
     Flags: NaN/Inf values, all-zero weight matrices, dead Dense/Conv output channels, exploding
@@ -390,13 +244,13 @@ def stats(
     from modelscope.analysis.stats import Thresholds
 
     limits = Thresholds.parse(thresholds)
-    _check_output(output, _inputs(source, model, weights))
+    check_output(output, inputs_of(source, model, weights))
     from modelscope.api import stats as compute
     from modelscope.model.inputs import make_input_spec
 
     shapes, dtypes = list(model["input_shapes"]) or None, list(model["dtypes"]) or None
     make_input_spec(shapes, dtypes, model["method"])  # bad shapes fail before TensorFlow
-    load = _load_options(model)
+    load = load_options(model)
     with prints_to_stderr():
         result = compute(source, shapes, dtypes, object=model["object_name"], weights=weights, bins=bins,
                          spectral=not no_spectral, thresholds=limits, unsafe=load.unsafe, imports=load.imports,
@@ -405,20 +259,19 @@ def stats(
 
     options = StatsOptions(filter=pattern, sort=sort)
     if fmt == "json":
-        write_output(render_stats_json(result, options), output, _inputs(source, model, weights))
+        write_output(render_stats_json(result, options), output, inputs_of(source, model, weights))
     elif fmt == "csv":
-        write_output(render_stats_csv(result, options), output, _inputs(source, model, weights))
+        write_output(render_stats_csv(result, options), output, inputs_of(source, model, weights))
     elif output in (None, "-") and sys.stdout.isatty():
         from rich.console import Console
 
         Console().print(render_stats_table(result, options), soft_wrap=True, end="")
     else:
-        write_output(render_stats_table(result, options).plain, output, _inputs(source, model, weights))
-    if check and result.flags:
-        sys.exit(ExitCode.FAILURE)
+        write_output(render_stats_table(result, options).plain, output, inputs_of(source, model, weights))
+    return ExitCode.FAILURE if check and result.flags else ExitCode.OK
 
 
-@cli.command()
+@click.command()
 @click.argument("a")
 @click.argument("b")
 @click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE", help="Input shape for both sides.")
@@ -467,7 +320,7 @@ def diff(
     output: str | None,
     check: str,
     traceback: bool,
-) -> None:
+) -> int:
     """Compare two models or checkpoints: architecture (layers added, removed, changed; totals) and,
     when both hold weights, how far each variable moved.
 
@@ -485,7 +338,7 @@ def diff(
     def shape(values: tuple[str, ...]) -> Any:
         return list(values) or None
 
-    _check_output(output, [*_inputs(a, {"imports": imports}, weights_a), *_inputs(b, {}, weights_b)])
+    check_output(output, [*inputs_of(a, {"imports": imports}, weights_a), *inputs_of(b, {}, weights_b)])
     for values in (input_shapes, shapes_a, shapes_b):
         make_input_spec(shape(values), shape(dtypes))  # malformed shapes fail before TensorFlow
     try:
@@ -503,56 +356,5 @@ def diff(
         text = render_diff_markdown(a, b, arch, moved, show_all)
     else:
         text = render_diff_text(a, b, arch, moved, show_all)
-    write_output(text, output, [*_inputs(a, {"imports": imports}, weights_a), *_inputs(b, {}, weights_b)])
-    if differs(arch, moved, check):
-        sys.exit(ExitCode.FAILURE)
-
-
-def _fail(message: str, code: int) -> None:
-    from modelscope.render.safe import visible
-
-    text = "\n".join(visible(line) for line in message.split("\n"))  # names in it are data too
-    click.echo(f"modelscope: error: {text}", err=True)
-    sys.exit(code)
-
-
-def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-    from modelscope.errors import ModelscopeWarning
-
-    if issubclass(category, ModelscopeWarning):
-        click.echo(f"modelscope: warning: {message}", err=True)
-    else:
-        _default_showwarning(message, category, *args, **kwargs)
-
-
-_default_showwarning = warnings.showwarning
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the CLI: errors become one short message and an exit code (see ``--help``)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    warnings.showwarning = _show_warning
-    show_traceback = "--traceback" in args
-    try:
-        cli.main(args=args, prog_name="modelscope", standalone_mode=False)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.ClickException as e:
-        if show_traceback:
-            raise
-        e.show()
-        sys.exit(ExitCode.USAGE if isinstance(e, click.UsageError) else ExitCode.FAILURE)
-    except click.exceptions.Abort:
-        _fail("aborted", ExitCode.FAILURE)
-    except ModelscopeError as e:
-        if show_traceback:
-            raise
-        _fail(str(e), e.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-    except Exception as e:
-        if show_traceback:
-            raise
-        _fail(f"internal error: {type(e).__name__}: {e}\nRun again with --traceback and report "
-              "it, please.", ExitCode.INTERNAL)  # fmt: skip
-    sys.exit(0)
+    write_output(text, output, [*inputs_of(a, {"imports": imports}, weights_a), *inputs_of(b, {}, weights_b)])
+    return ExitCode.FAILURE if differs(arch, moved, check) else ExitCode.OK

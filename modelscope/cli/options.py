@@ -1,0 +1,79 @@
+"""The command line's shared options and the checks of their values (no TensorFlow)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelscope.errors import UsageError
+
+SAVEDMODEL_GRAPH_DEPTH = 2  # a SavedModel's recovered tree can be large; --depth shows more
+
+
+_SHAPE_HELP = (
+    "Input shape with None (or ?) for unknown sizes: None,28,28,1 or '(None, 28, 28, 1)'. "
+    "Repeat for several inputs, in call order; NAME=SHAPE binds a named input. Optional when "
+    "the model declares its inputs."
+)
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that loads a model shares."""
+    decorators = [
+        click.argument("source"),
+        click.option("--object", "object_name", metavar="NAME",
+                     help="Which model in the file to use when it defines several."),
+        click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE", help=_SHAPE_HELP),
+        click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
+                     help="Input dtype (default float32), e.g. int32 for token ids. Repeat per "
+                          "input in the same order, or NAME=DTYPE."),
+        click.option("--method", metavar="NAME",
+                     help="Trace this method of the model instead of call() (e.g. encode, for a VAE "
+                          "without call())."),
+        click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE",
+                     help="Import this code first (repeatable): the custom layers a .keras/.h5 file needs."),
+        click.option("--unsafe", is_flag=True,
+                     help="Let a .keras/.h5 file run the Python code it stores (Lambda layers). Only for "
+                          "files you trust."),
+        click.option("--signature", metavar="NAME",
+                     help="SavedModel signature to describe (default serving_default)."),
+        click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def load_options(model: dict[str, Any]) -> Any:
+    from modelscope.load.source import LoadOptions
+
+    return LoadOptions(unsafe=model["unsafe"], imports=tuple(model["imports"]), signature=model["signature"])
+
+
+def parse_columns(value: str | None) -> tuple[str, ...] | None:
+    """``--columns type,params,macs`` checked against the known names (no TensorFlow needed)."""
+    if value is None:
+        return None
+    from modelscope.render.table import COLUMN_NAMES
+
+    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in COLUMN_NAMES]
+    if unknown or not names:
+        raise UsageError(f"--columns {value}: unknown {', '.join(unknown) or '(empty)'}; choose from "
+                         f"{', '.join(COLUMN_NAMES)}")  # fmt: skip
+    return names
+
+
+_GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+
+def graph_format(fmt: str | None, output: str | None) -> str:
+    from_name = _GRAPH_SUFFIXES.get(Path(output).suffix.lower()) if output not in (None, "-") else None
+    if output not in (None, "-") and from_name is None and fmt is None:
+        raise UsageError(f"-o {output}: cannot tell the format from the name; add --format svg|png|pdf|dot")
+    if fmt and from_name and fmt != from_name:
+        raise UsageError(f"--format {fmt} contradicts -o {output}; give one or make them agree")
+    return fmt or from_name or "svg"
