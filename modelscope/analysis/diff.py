@@ -1,6 +1,6 @@
 """What changed between two models: architecture (from two reports) and weights (from their values).
 
-Pure NumPy and reports, no TensorFlow. Layers are matched by stable path (``testing.stable_paths``:
+Pure NumPy and reports, no TensorFlow. Layers are matched by stable path (``model.paths``:
 attribute names, Keras auto-names renumbered within each parent, so ``dense_3`` and ``dense_7``
 in the same place match), then the layers left on both sides pair up by position and class.
 """
@@ -29,6 +29,7 @@ class LayerChange:
     input_shapes: tuple[Any, Any]
     output_shapes: tuple[Any, Any]
     config: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # keys whose values differ
+    trainable: tuple[int | None, int | None] = (None, None)
 
     @property
     def what(self) -> list[str]:
@@ -61,22 +62,28 @@ class ArchitectureDiff:
         return not self.changed and all(a == b for a, b in self.totals.values())
 
 
-def _pairs(a: Report, b: Report) -> list[tuple[LayerInfo | None, LayerInfo | None]]:
-    """Layers of A and B paired, in B's order: by stable path, else (renamed in place) with the first
-    unpaired A layer of the same class at the same depth; A's leftovers last, as removed."""
-    sa, sb = stable_paths(a), stable_paths(b)
-    by_a = {sa[l.path]: l for l in a.layers}
-    in_b = {sb[l.path] for l in b.layers}
-    spare = [l for p, l in by_a.items() if p not in in_b]
-    pairs: list[tuple[LayerInfo | None, LayerInfo | None]] = []
-    for lb in b.layers:
-        la = by_a.get(sb[lb.path])
-        if la is None:
-            la = next((l for l in spare if l.cls == lb.cls and l.depth == lb.depth), None)
-            if la is not None:
-                spare.remove(la)
-        pairs.append((la, lb))
-    return pairs + [(la, None) for la in spare]
+@dataclass(frozen=True)
+class Entry:
+    """What a comparison sees of one layer, from a report or from a snapshot."""
+
+    path: str  # stable path
+    cls: str
+    depth: int
+    params: int  # sublayers included
+    own: int  # held by the layer itself
+    trainable: int
+    input_shapes: tuple[Any, ...]
+    output_shapes: tuple[Any, ...]
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def report_entries(report: Report) -> list[Entry]:
+    stable = stable_paths(report)
+    return [
+        Entry(stable[l.path], l.cls, l.depth, l.params, _own_params(report, l), l.trainable, l.input_shapes,
+              l.output_shapes, l.config)
+        for l in report.layers
+    ]  # fmt: skip
 
 
 def _own_params(report: Report, layer: LayerInfo) -> int:
@@ -84,31 +91,55 @@ def _own_params(report: Report, layer: LayerInfo) -> int:
     return layer.params - sum(c.params for c in report.children(layer.path))
 
 
+def compare(before: list[Entry], after: list[Entry], *, rename: bool, own: bool, split: bool) -> list[LayerChange]:
+    """The one differ, used by ``modelscope diff`` and by snapshots alike: layers paired by stable
+    path (and with ``rename``, leftovers of one class at one depth paired in order), in ``after``'s
+    order, removed ones last. A pair is changed when the class, the parameter count (with ``own``,
+    only what the layer holds itself: a container changed through its children is not listed),
+    the trainable split (with ``split``), the shapes or the settings differ."""
+    by_path = {e.path: e for e in before}
+    in_after = {e.path for e in after}
+    spare = [e for e in before if e.path not in in_after]
+    pairs: list[tuple[Entry | None, Entry | None]] = []
+    for eb in after:
+        ea = by_path.get(eb.path)
+        if ea is None and rename:
+            ea = next((e for e in spare if e.cls == eb.cls and e.depth == eb.depth), None)
+            if ea is not None:
+                spare.remove(ea)
+        pairs.append((ea, eb))
+    pairs += [(ea, None) for ea in spare]
+    return [_change(ea, eb, own, split) for ea, eb in pairs]
+
+
+def _change(ea: Entry | None, eb: Entry | None, own: bool, split: bool) -> LayerChange:
+    config: dict[str, tuple[Any, Any]] = {}
+    if ea and eb and ea.config and eb.config:  # (a report saved before configs were recorded has none)
+        for key in sorted(set(ea.config) | set(eb.config)):
+            if ea.config.get(key) != eb.config.get(key):
+                config[key] = (ea.config.get(key), eb.config.get(key))
+    if ea is None or eb is None:
+        status = "added" if ea is None else "removed"
+    else:
+        size_a, size_b = (ea.own, eb.own) if own else (ea.params, eb.params)
+        moved = split and (eb.trainable - ea.trainable) != (eb.params - ea.params)
+        differs = (ea.cls != eb.cls or size_a != size_b or bool(config) or moved
+                   or ea.input_shapes != eb.input_shapes or ea.output_shapes != eb.output_shapes)  # fmt: skip
+        status = "changed" if differs else "same"
+    path = eb.path if eb is not None else ea.path if ea is not None else ""
+    return LayerChange(
+        path, status, (ea.cls if ea else None, eb.cls if eb else None),
+        (ea.params if ea else None, eb.params if eb else None),
+        (ea.input_shapes if ea else None, eb.input_shapes if eb else None),
+        (ea.output_shapes if ea else None, eb.output_shapes if eb else None),
+        config, (ea.trainable if ea else None, eb.trainable if eb else None),
+    )  # fmt: skip
+
+
 def architecture_diff(a: Report, b: Report) -> ArchitectureDiff:
     """Layers added, removed and changed (class, own parameters, shapes, settings), and the totals.
     A container whose parameter count changed only through its sublayers is not listed itself."""
-    sa, sb = stable_paths(a), stable_paths(b)
-    changes = []
-    for la, lb in _pairs(a, b):
-        path = sb[lb.path] if lb is not None else sa[la.path] if la is not None else ""
-        config: dict[str, tuple[Any, Any]] = {}
-        if la and lb and la.config and lb.config:  # (a report saved before configs were recorded has none)
-            for key in sorted(set(la.config) | set(lb.config)):
-                if la.config.get(key) != lb.config.get(key):
-                    config[key] = (la.config.get(key), lb.config.get(key))
-        if la is None or lb is None:
-            status = "added" if la is None else "removed"
-        else:
-            differs = (la.cls != lb.cls or _own_params(a, la) != _own_params(b, lb) or bool(config)
-                       or la.input_shapes != lb.input_shapes or la.output_shapes != lb.output_shapes)  # fmt: skip
-            status = "changed" if differs else "same"
-        changes.append(LayerChange(
-            path, status, (la.cls if la else None, lb.cls if lb else None),
-            (la.params if la else None, lb.params if lb else None),
-            (la.input_shapes if la else None, lb.input_shapes if lb else None),
-            (la.output_shapes if la else None, lb.output_shapes if lb else None),
-            config,
-        ))  # fmt: skip
+    changes = compare(report_entries(a), report_entries(b), rename=True, own=True, split=False)
     ta, tb = a.totals, b.totals
     totals = {"params": (ta.params, tb.params), "trainable": (ta.trainable, tb.trainable),
               "non_trainable": (ta.non_trainable, tb.non_trainable)}  # fmt: skip

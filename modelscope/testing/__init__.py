@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from modelscope.analysis.diff import Entry, LayerChange, compare
 from modelscope.model.paths import stable_paths as stable_paths  # public here since 0.1
 from modelscope.model.report import LayerInfo, Report
 from modelscope.render.fmt import count, inline_shapes
@@ -174,36 +175,37 @@ def _totals_line(old: Mapping[str, int], new: Mapping[str, int]) -> str | None:
     return "totals: " + "; ".join(parts) if parts else None
 
 
+def _snapshot_entries(data: Mapping[str, Any]) -> list[Entry]:
+    def shapes(items: Any) -> tuple[Any, ...]:
+        return tuple(None if s is None else tuple(s) for s in items or ())
+
+    return [
+        Entry(l["path"], l["class"], l["path"].count("/") + 1, l["params"], l["params"], l["trainable"],
+              shapes(l.get("input_shapes")), shapes(l.get("output_shapes")))
+        for l in data.get("layers", [])
+    ]  # fmt: skip
+
+
 def snapshot_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Layer-by-layer differences, ``+`` added, ``-`` removed, ``~`` changed; empty when equal."""
-    before = {l["path"]: l for l in old.get("layers", [])}
-    after = {l["path"]: l for l in new.get("layers", [])}
+    """Layer-by-layer differences, ``+`` added, ``-`` removed, ``~`` changed; empty when equal.
+    The comparison is :func:`modelscope.analysis.diff.compare`'s (total parameters and the
+    trainable split, exact stable paths)."""
+    changes = compare(_snapshot_entries(old), _snapshot_entries(new), rename=False, own=False, split=True)
+    width = max((len(c.path) for c in changes), default=0)
+    cls = max((len(name or "") for c in changes for name in c.cls), default=0)
     lines = []
-    width = max((len(p) for p in [*before, *after]), default=0)
-    cls = max((len(l["class"]) for l in [*before.values(), *after.values()]), default=0)
-    for path, layer in after.items():
-        was = before.get(path)
-        if was is None:
-            lines.append(f"+ {path:<{width}}  {layer['class']:<{cls}}  {inline_shapes(layer['output_shapes'])}, "
-                         f"{count(layer['params'])} params")  # fmt: skip
-            continue
-        changes = []
-        if was["class"] != layer["class"]:
-            changes.append(f"class {was['class']} -> {layer['class']}")
-        grew = layer["params"] - was["params"]
-        if grew:
-            changes.append(f"params {count(was['params'])} -> {count(layer['params'])} ({grew:+,})")
-        if layer["trainable"] - was["trainable"] != grew:  # said only when it is news
-            changes.append(f"trainable {count(was['trainable'])} -> {count(layer['trainable'])}")
-        for key, label in (("input_shapes", "input"), ("output_shapes", "output")):
-            if was.get(key) != layer.get(key):
-                changes.append(f"{label} {inline_shapes(was.get(key, []))} -> {inline_shapes(layer.get(key, []))}")
-        if changes:
-            lines.append(f"~ {path:<{width}}  {layer['class']:<{cls}}  " + "; ".join(changes))
-    for path, layer in before.items():
-        if path not in after:
-            lines.append(f"- {path:<{width}}  {layer['class']:<{cls}}  {inline_shapes(layer['output_shapes'])}, "
-                         f"{count(layer['params'])} params")  # fmt: skip
+    for c in changes:
+        name = c.cls[1] if c.status != "removed" else c.cls[0]
+        shapes, params = (
+            (c.output_shapes[0], c.params[0]) if c.status == "removed" else (c.output_shapes[1], c.params[1])
+        )
+        if c.status in ("added", "removed"):
+            mark = "+" if c.status == "added" else "-"
+            lines.append(
+                f"{mark} {c.path:<{width}}  {name:<{cls}}  {inline_shapes(shapes)}, {count(params or 0)} params"
+            )
+        elif c.status == "changed":
+            lines.append(f"~ {c.path:<{width}}  {name:<{cls}}  " + "; ".join(_changed(c)))
     for key in ("model", "inputs", "outputs"):
         if old.get(key) != new.get(key):
             lines.append(f"{key}: {json.dumps(old.get(key))} -> {json.dumps(new.get(key))}")
@@ -211,3 +213,17 @@ def snapshot_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     if totals:
         lines.append(totals)
     return lines
+
+
+def _changed(c: LayerChange) -> list[str]:
+    (was_cls, cls), (was, now), (was_t, now_t) = c.cls, c.params, c.trainable
+    out = [f"class {was_cls} -> {cls}"] if was_cls != cls else []
+    grew = (now or 0) - (was or 0)
+    if grew:
+        out.append(f"params {count(was or 0)} -> {count(now or 0)} ({grew:+,})")
+    if (now_t or 0) - (was_t or 0) != grew:  # said only when it is news
+        out.append(f"trainable {count(was_t or 0)} -> {count(now_t or 0)}")
+    for shapes, label in ((c.input_shapes, "input"), (c.output_shapes, "output")):
+        if shapes[0] != shapes[1]:
+            out.append(f"{label} {inline_shapes(shapes[0])} -> {inline_shapes(shapes[1])}")
+    return out
