@@ -13,6 +13,7 @@ from modelscope.cli.options import (
     graph_format,
     load_options,
     model_options,
+    pair_options,
     parse_columns,
 )
 from modelscope.cli.running import check_output, inputs_of, prints_to_stderr, report_of
@@ -272,15 +273,7 @@ def stats(
 
 
 @click.command()
-@click.argument("a")
-@click.argument("b")
-@click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE", help="Input shape for both sides.")
-@click.option("--input-shape-a", "shapes_a", multiple=True, metavar="SHAPE", help="Input shape for A only.")
-@click.option("--input-shape-b", "shapes_b", multiple=True, metavar="SHAPE", help="Input shape for B only.")
-@click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE", help="Input dtype, as for summary.")
-@click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE", help="Import this code first.")
-@click.option("--unsafe", is_flag=True, help="Let .keras/.h5 files run the code they store.")
-@click.option("--signature", metavar="NAME", help="SavedModel signature (default serving_default).")
+@pair_options
 @click.option("--weights-a", metavar="FILE", help="Trained weights (.weights.h5) to load into A first.")
 @click.option("--weights-b", metavar="FILE", help="Trained weights (.weights.h5) to load into B first.")
 @click.option("--weights-only", is_flag=True, help="Compare the weights only, not the architecture.")
@@ -301,7 +294,6 @@ def stats(
     show_default=True,
     help="What makes the exit code 1: any difference, the architecture only, or the weights only.",
 )
-@click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors.")
 def diff(
     a: str,
     b: str,

@@ -20,31 +20,53 @@ _SHAPE_HELP = (
 )
 
 
+_DTYPE = click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
+                      help="Input dtype (default float32), e.g. int32 for token ids. Repeat per input in the "
+                           "same order, or NAME=DTYPE.")  # fmt: skip
+_FILE_OPTIONS = [  # how model files are read: every command that loads a model takes these
+    click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE",
+                 help="Import this code first (repeatable): the custom layers a .keras/.h5 file needs."),
+    click.option("--unsafe", is_flag=True,
+                 help="Let a .keras/.h5 file run the Python code it stores (Lambda layers). Only for files "
+                      "you trust."),
+    click.option("--signature", metavar="NAME", help="SavedModel signature to describe (default serving_default)."),
+    click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
+]  # fmt: skip
+
+
+def _apply(command: Callable[..., Any], decorators: list[Callable[..., Any]]) -> Callable[..., Any]:
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that loads a model shares."""
-    decorators = [
+    """The options every command that loads one model shares."""
+    return _apply(command, [
         click.argument("source"),
         click.option("--object", "object_name", metavar="NAME",
                      help="Which model in the file to use when it defines several."),
         click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE", help=_SHAPE_HELP),
-        click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
-                     help="Input dtype (default float32), e.g. int32 for token ids. Repeat per "
-                          "input in the same order, or NAME=DTYPE."),
+        _DTYPE,
         click.option("--method", metavar="NAME",
                      help="Trace this method of the model instead of call() (e.g. encode, for a VAE "
                           "without call())."),
-        click.option("--import", "imports", multiple=True, metavar="MODULE_OR_FILE",
-                     help="Import this code first (repeatable): the custom layers a .keras/.h5 file needs."),
-        click.option("--unsafe", is_flag=True,
-                     help="Let a .keras/.h5 file run the Python code it stores (Lambda layers). Only for "
-                          "files you trust."),
-        click.option("--signature", metavar="NAME",
-                     help="SavedModel signature to describe (default serving_default)."),
-        click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
-    ]  # fmt: skip
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
+        *_FILE_OPTIONS,
+    ])  # fmt: skip
+
+
+def pair_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a command that loads two models, A and B (``diff``)."""
+    return _apply(command, [
+        click.argument("a"),
+        click.argument("b"),
+        click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE",
+                     help="Input shape for both sides."),
+        click.option("--input-shape-a", "shapes_a", multiple=True, metavar="SHAPE", help="Input shape for A only."),
+        click.option("--input-shape-b", "shapes_b", multiple=True, metavar="SHAPE", help="Input shape for B only."),
+        _DTYPE,
+        *_FILE_OPTIONS,
+    ])  # fmt: skip
 
 
 def load_options(model: dict[str, Any]) -> Any:
