@@ -146,6 +146,16 @@ def architecture_diff(a: Report, b: Report) -> ArchitectureDiff:
     return ArchitectureDiff(tuple(changes), totals)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """What ``modelscope diff`` found: the two sources as named, and what differs."""
+
+    a: str
+    b: str
+    architecture: ArchitectureDiff | None
+    weights: WeightsDiff | None
+
+
 # -- weights -------------------------------------------------------------------------------------
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +18,31 @@ from modelscope.cli.options import (
 from modelscope.cli.running import check_output, inputs_of, prints_to_stderr, report_of
 from modelscope.errors import ExitCode, ModelscopeError
 from modelscope.output import safe_file_name, write_output
+from modelscope.render import render
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+
+def terminal_width(output: str | None, width: int | None) -> int | None:
+    """The width a table gets on a terminal (``--width`` or the terminal's); None elsewhere."""
+    if output not in (None, "-") or not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return Console(width=width).width
+
+
+def emit(out: str | Text, output: str | None, inputs: list[str], width: int | None = None) -> None:
+    """Write a rendered result: a table styled on a terminal, plain text anywhere else."""
+    if not isinstance(out, str):  # a rich Text
+        if output in (None, "-") and sys.stdout.isatty():
+            from rich.console import Console
+
+            Console(width=width).print(out, soft_wrap=True, end="")
+            return
+        out = out.plain
+    write_output(out, output, inputs)
 
 
 @click.command()
@@ -98,26 +122,11 @@ def summary(
         from modelscope.analysis.memory import training_memory
 
         training = training_memory(report, batch_size, optimizer)
-    if fmt == "json":
-        text = report.to_json()
-    elif fmt == "markdown":
-        from modelscope.render.markdown import render_markdown
+    from modelscope.render.table import TableOptions
 
-        text = render_markdown(report, depth, macs=not no_macs)
-    else:
-        from modelscope.render.table import TableOptions, render_table
-
-        options = TableOptions(depth=depth, width=width, columns=chosen, macs=not no_macs, training=training)
-        if output in (None, "-") and sys.stdout.isatty():
-            from dataclasses import replace
-
-            from rich.console import Console
-
-            console = Console(width=width)
-            console.print(render_table(report, replace(options, width=console.width)), soft_wrap=True, end="")
-            return
-        text = render_table(report, options).plain
-    write_output(text, output, inputs_of(source, model))
+    width = terminal_width(output, width) or width
+    options = TableOptions(depth=depth, width=width, columns=chosen, macs=not no_macs, training=training)
+    emit(render(report, fmt, options), output, inputs_of(source, model), width)
 
 
 @click.command()
@@ -256,19 +265,9 @@ def stats(
         result = compute(source, shapes, dtypes, object=model["object_name"], weights=weights, bins=bins,
                          spectral=not no_spectral, thresholds=limits, unsafe=load.unsafe, imports=load.imports,
                          signature=load.signature, method=model["method"])  # fmt: skip
-    from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table
+    from modelscope.render.stats import StatsOptions
 
-    options = StatsOptions(filter=pattern, sort=sort)
-    if fmt == "json":
-        write_output(render_stats_json(result, options), output, inputs_of(source, model, weights))
-    elif fmt == "csv":
-        write_output(render_stats_csv(result, options), output, inputs_of(source, model, weights))
-    elif output in (None, "-") and sys.stdout.isatty():
-        from rich.console import Console
-
-        Console().print(render_stats_table(result, options), soft_wrap=True, end="")
-    else:
-        write_output(render_stats_table(result, options).plain, output, inputs_of(source, model, weights))
+    emit(render(result, fmt, StatsOptions(filter=pattern, sort=sort)), output, inputs_of(source, model, weights))
     return ExitCode.FAILURE if check and result.flags else ExitCode.OK
 
 
@@ -325,7 +324,7 @@ def diff(
     """
     from modelscope.api import diff as compute
     from modelscope.model.inputs import make_input_spec
-    from modelscope.render.diff import diff_dict, differs, render_diff_markdown, render_diff_text
+    from modelscope.render.diff import differs
 
     def shape(values: tuple[str, ...]) -> Any:
         return list(values) or None
@@ -342,11 +341,8 @@ def diff(
     except ModelscopeError as e:
         e.exit_code = ExitCode.USAGE  # diff(1): 2 is trouble, 1 means "different"
         raise
-    if fmt == "json":
-        text = json.dumps(diff_dict(a, b, arch, moved, show_all), indent=2) + "\n"
-    elif fmt == "markdown":
-        text = render_diff_markdown(a, b, arch, moved, show_all)
-    else:
-        text = render_diff_text(a, b, arch, moved, show_all)
-    write_output(text, output, [*inputs_of(a, {"imports": imports}, weights_a), *inputs_of(b, {}, weights_b)])
+    from modelscope.analysis.diff import Comparison
+
+    inputs = [*inputs_of(a, {"imports": imports}, weights_a), *inputs_of(b, {}, weights_b)]
+    emit(render(Comparison(a, b, arch, moved), fmt, show_all), output, inputs)
     return ExitCode.FAILURE if differs(arch, moved, check) else ExitCode.OK

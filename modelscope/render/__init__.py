@@ -1,1 +1,52 @@
-"""Renderers: pure functions of a report (and options) returning text or a rich renderable."""
+"""Renderers: pure functions of a result (and options) returning text or a rich ``Text``.
+
+:func:`render` is the one dispatch from a result and an output format to what is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from modelscope.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+FORMATS = {"report": ("table", "json", "markdown"), "stats": ("table", "json", "csv"),
+           "diff": ("table", "json", "markdown")}  # fmt: skip
+
+
+def render(result: Any, fmt: str, options: Any = None) -> str | Text:
+    """``result`` (a Report, a StatsReport or a Comparison) in ``fmt``; ``options`` are the
+    renderer's own (TableOptions, StatsOptions, or ``show_all`` for a comparison). A table is a
+    rich ``Text`` (styled on a terminal, ``.plain`` elsewhere); the other formats are text."""
+    from modelscope.analysis.diff import Comparison
+    from modelscope.analysis.stats import StatsReport
+    from modelscope.model.report import Report
+
+    views: dict[str, Callable[[], str | Text]]
+    if isinstance(result, Report):
+        from modelscope.render.markdown import render_markdown
+        from modelscope.render.table import TableOptions, render_table
+
+        table = options or TableOptions()
+        views = {"json": result.to_json, "markdown": lambda: render_markdown(result, table.depth, macs=table.macs),
+                 "table": lambda: render_table(result, table)}  # fmt: skip
+    elif isinstance(result, StatsReport):
+        from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table
+
+        chosen = options or StatsOptions()
+        views = {"json": lambda: render_stats_json(result, chosen), "csv": lambda: render_stats_csv(result, chosen),
+                 "table": lambda: render_stats_table(result, chosen)}  # fmt: skip
+    elif isinstance(result, Comparison):
+        from modelscope.render.diff import render_diff_json, render_diff_markdown, render_diff_text
+
+        args = (result.a, result.b, result.architecture, result.weights, bool(options))
+        views = {"json": lambda: render_diff_json(*args), "markdown": lambda: render_diff_markdown(*args),
+                 "table": lambda: render_diff_text(*args)}  # fmt: skip
+    else:
+        raise TypeError(f"nothing renders a {type(result).__name__}")
+    if fmt not in views:
+        raise UsageError(f"--format {fmt}: not one of {', '.join(views)}")
+    return views[fmt]()

@@ -114,6 +114,11 @@ def render_diff_markdown(a: str, b: str, arch: ArchitectureDiff | None, weights:
     return "\n".join(out) + "\n"
 
 
+def render_diff_json(a: str, b: str, arch: ArchitectureDiff | None, weights: WeightsDiff | None,
+                     show_all: bool = False) -> str:  # fmt: skip
+    return json.dumps(diff_dict(a, b, arch, weights, show_all), indent=2) + "\n"
+
+
 def diff_dict(a: str, b: str, arch: ArchitectureDiff | None, weights: WeightsDiff | None,
               show_all: bool = False) -> dict[str, Any]:  # fmt: skip
     def shapes(items: Any) -> Any:
