@@ -60,13 +60,14 @@ def attr_name(parent: Any, child: Any) -> str | None:
     return (public or private or [None])[0]  # type: ignore[list-item]
 
 
-def _unreached(rec: Recorder) -> list[LayerRecord]:
-    """Records for tracked sublayers that the call never reached (unused or called directly)."""
+def unreached(rec: Recorder, children: Callable[[Any], list[Any]] = sublayers) -> list[LayerRecord]:
+    """Records for tracked sublayers that the call never reached (unused or called directly);
+    ``children`` lists a layer's sublayers (Keras 3's by default; tf_keras's for Keras 2)."""
     extra: list[LayerRecord] = []
     todo = [(rec.root, None, 0)] + [(r.layer, r.path, r.depth) for r in rec.records.values()]
     while todo:
         layer, path, depth = todo.pop(0)
-        for child in sublayers(layer):
+        for child in children(layer):
             if id(child) in rec.records:
                 continue
             prefix = f"{path}/" if path else ""
@@ -75,6 +76,18 @@ def _unreached(rec: Recorder) -> list[LayerRecord]:
             extra.append(record)
             todo.append((child, record.path, depth + 1))
     return extra
+
+
+def repeated_calls(rec: Recorder, records: list[LayerRecord]) -> tuple[tuple[CallInfo, ...], tuple[CallEdge, ...]]:
+    """Every call of the layers called more than once, and the edges that touch them."""
+    repeated = {r.path for r in records if r.calls > 1}
+    calls = tuple(
+        CallInfo(r.path, k, ins, outs)
+        for r in records
+        if r.path in repeated
+        for k, (ins, outs) in enumerate(r.call_shapes)
+    )
+    return calls, tuple(CallEdge(*e) for e in rec.call_edges if e[0] in repeated or e[2] in repeated)
 
 
 def parents_first(records: list[LayerRecord]) -> list[LayerRecord]:
@@ -135,7 +148,7 @@ def collect(
     traced call, for the cost of the model's own ops; ``None`` when it has none."""
     notes = Notes() if notes is None else notes
     reached = list(rec.records.values())
-    records = parents_first(reached + _unreached(rec))
+    records = parents_first(reached + unreached(rec))
     layer_of_path = {r.path: r.layer for r in records}
 
     # Variables: every model weight once, owned by the deepest layer that created it.
@@ -181,14 +194,7 @@ def collect(
 
     default_names = [_default_name("output", i, len(outputs)) for i in range(len(outputs))]
     output_names = notes.attempt("the names", "the outputs", default_names, _output_names, model, len(outputs))
-    repeated = {r.path for r in records if r.calls > 1}
-    calls = tuple(
-        CallInfo(r.path, k, ins, outs)
-        for r in records
-        if r.path in repeated
-        for k, (ins, outs) in enumerate(r.call_shapes)
-    )
-    call_edges = tuple(CallEdge(*e) for e in rec.call_edges if e[0] in repeated or e[2] in repeated)
+    calls, call_edges = repeated_calls(rec, records)
     return TracedModel(
         model=ModelInfo(model.name, type(model).__name__, _kind(model, reached), source),
         inputs=tuple(

@@ -17,7 +17,7 @@ from modelscope.errors import LoadError
 from modelscope.model import report as r_
 from modelscope.model import traced as t_
 from modelscope.trace import trace_error
-from modelscope.trace.collect import attr_name, parents_first
+from modelscope.trace.collect import attr_name, parents_first, repeated_calls, unreached
 from modelscope.trace.recorder import LayerRecord, Recorder, dtype_of, shape_of
 
 __all__ = ["trace_keras2"]
@@ -224,20 +224,6 @@ def _kind(model: Any, records: list[LayerRecord]) -> str:
     return "hybrid" if graphs else "subclassed"
 
 
-def _unreached(rec: Recorder) -> list[LayerRecord]:
-    """Records for the tracked sublayers no call reached (unused ones)."""
-    extra: list[LayerRecord] = []
-    todo = [(rec.root, None, 0)] + [(r.layer, r.path, r.depth) for r in rec.records.values()]
-    while todo:
-        layer, path, depth = todo.pop(0)
-        for child in (c for c in _sublayers(layer) if id(c) not in rec.records):
-            record = LayerRecord(child, f"{path}/{child.name}" if path else child.name, child.name, path, depth + 1)
-            rec.records[id(child)] = record
-            extra.append(record)
-            todo.append((child, record.path, depth + 1))
-    return extra
-
-
 def _variables(model: Any, records: list[LayerRecord]) -> list[r_.VariableInfo]:
     """Every model variable once, owned by the deepest layer holding it as its own."""
     owner: dict[int, str] = {}
@@ -255,7 +241,7 @@ def _variables(model: Any, records: list[LayerRecord]) -> list[r_.VariableInfo]:
 
 def _collect(model: Any, rec: Recorder, inputs: list[tuple[str, Any]], outputs: list[Any], source: str) -> Any:
     reached = list(rec.records.values())
-    records = parents_first(reached + _unreached(rec))
+    records = parents_first(reached + unreached(rec, _sublayers))
     parents = {r.path: r.layer for r in records}
     index = {id(v): i for i, v in enumerate(model.weights)}
     layers = tuple(
@@ -268,7 +254,7 @@ def _collect(model: Any, rec: Recorder, inputs: list[tuple[str, Any]], outputs: 
     names = list(model.output_names) if getattr(model, "_is_graph_network", False) else []
     names = names if len(names) == n else ["output" if n == 1 else f"output_{i}" for i in range(n)]
     produced = rec.output_producers + [()] * n
-    repeated = {r.path for r in records if r.calls > 1}
+    calls, call_edges = repeated_calls(rec, records)
     return t_.TracedModel(
         model=r_.ModelInfo(model.name, type(model).__name__, _kind(model, reached), source),
         inputs=tuple(r_.InputInfo(name, shape_of(t), dtype_of(t), tuple(rec.input_consumers.get(i, ())),
@@ -279,7 +265,6 @@ def _collect(model: Any, rec: Recorder, inputs: list[tuple[str, Any]], outputs: 
         edges=tuple(r_.Edge(src, dst, ops) for src, dst, ops in rec.edges),
         variables=tuple(_variables(model, records)),
         model_variables=tuple(range(len(index))),
-        calls=tuple(r_.CallInfo(r.path, k, ins, outs) for r in records if r.path in repeated
-                    for k, (ins, outs) in enumerate(r.call_shapes)),
-        call_edges=tuple(r_.CallEdge(*e) for e in rec.call_edges if e[0] in repeated or e[2] in repeated),
+        calls=calls,
+        call_edges=call_edges,
     )  # fmt: skip
