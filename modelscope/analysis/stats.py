@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -379,7 +380,9 @@ def compute_stats(
     dead: dict[str, int] = {}
     for info, array in values:
         cls = classes.get(info.layer, report.model.cls)
-        stat, acc = variable_stats(info, array, cls, bins, thresholds)
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # odd values (1e308, complex) are figures,
+            warnings.simplefilter("ignore")  # not warnings: an overflow shows as a missing (null) figure
+            stat, acc = variable_stats(info, array, cls, bins, thresholds)
         per_var.append(stat)
         flags += flags_for(stat, cls, thresholds)
         by_layer.setdefault(info.layer, _Acc()).combine(acc)

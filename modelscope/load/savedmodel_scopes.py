@@ -30,8 +30,8 @@ import re
 from collections import deque
 from typing import Any
 
-from modelscope.model.inputs import Shape
 from modelscope.model.report import CallInfo, SignatureInfo
+from modelscope.model.shapes import Shape
 from modelscope.model.traced import TracedLayer
 
 _SUFFIX = re.compile(r"_\d+$")

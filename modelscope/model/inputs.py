@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from modelscope.errors import InputSpecError
-
-Shape = tuple[int | None, ...]
+from modelscope.model.shapes import Shape, format_shape
 
 DTYPES = frozenset(
     ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
@@ -30,14 +29,6 @@ class InputArg:
     shape: Shape
     name: str | None = None
     dtype: str | None = None
-
-
-def format_shape(shape: Shape | None) -> str:
-    """``(None, 28, 28, 1)``; ``(None,)`` for rank 1; ``?`` for an unknown rank."""
-    if shape is None:
-        return "?"
-    inner = ", ".join("None" if d is None else str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 def parse_shape(text: str) -> Shape:

@@ -16,7 +16,7 @@ from typing import Any
 
 from modelscope.model.check import check_report
 from modelscope.model.display import renderer
-from modelscope.model.inputs import Shape
+from modelscope.model.shapes import Shape
 
 SCHEMA = "modelscope.report/1"
 _INLINE_LIST = re.compile(r"\[\s*((?:-?\d+|null)(?:,\s*(?:-?\d+|null))*)\s*\]")

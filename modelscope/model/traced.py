@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelscope.model.inputs import Shape
 from modelscope.model.report import (
     CallEdge,
     CallInfo,
@@ -22,6 +21,7 @@ from modelscope.model.report import (
     Totals,
     VariableInfo,
 )
+from modelscope.model.shapes import Shape
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import graphviz
 
 from modelscope.analysis.view import View, display_name
 from modelscope.errors import UsageError
-from modelscope.model.inputs import format_shape
 from modelscope.model.report import CallInfo, LayerInfo, Report
+from modelscope.model.shapes import format_shape
 from modelscope.render.fmt import metric, model_kind
 from modelscope.render.safe import printable
 

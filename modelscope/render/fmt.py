@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from modelscope.analysis.view import View
-from modelscope.model.inputs import Shape, format_shape
 from modelscope.model.report import LayerInfo, Report, VariableInfo
+from modelscope.model.shapes import Shape, format_shape
 
 __all__ = ["count", "format_shape", "human_bytes", "inline_shapes", "metric", "params_line", "shapes"]
 

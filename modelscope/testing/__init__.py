@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelscope.analysis.diff import Entry, LayerChange, compare
 from modelscope.model.paths import stable_paths as stable_paths  # public here since 0.1
 from modelscope.model.report import LayerInfo, Report
 from modelscope.render.fmt import count, inline_shapes
+
+if TYPE_CHECKING:  # the pytest plugin imports this package in every pytest run: no NumPy at import
+    from modelscope.analysis.diff import Entry, LayerChange
 
 SNAPSHOT_SCHEMA = "modelscope.snapshot/1"
 
@@ -176,6 +178,8 @@ def _totals_line(old: Mapping[str, int], new: Mapping[str, int]) -> str | None:
 
 
 def _snapshot_entries(data: Mapping[str, Any]) -> list[Entry]:
+    from modelscope.analysis.diff import Entry
+
     def shapes(items: Any) -> tuple[Any, ...]:
         return tuple(None if s is None else tuple(s) for s in items or ())
 
@@ -190,6 +194,8 @@ def snapshot_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Layer-by-layer differences, ``+`` added, ``-`` removed, ``~`` changed; empty when equal.
     The comparison is :func:`modelscope.analysis.diff.compare`'s (total parameters and the
     trainable split, exact stable paths)."""
+    from modelscope.analysis.diff import compare
+
     changes = compare(_snapshot_entries(old), _snapshot_entries(new), rename=False, own=False, split=True)
     width = max((len(c.path) for c in changes), default=0)
     cls = max((len(name or "") for c in changes for name in c.cls), default=0)

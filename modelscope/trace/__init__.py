@@ -10,7 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from modelscope.errors import TraceError
-from modelscope.model.inputs import InputArg, InputSpec, ModelInput, format_shape, resolve
+from modelscope.model.inputs import InputArg, InputSpec, ModelInput, resolve
+from modelscope.model.shapes import format_shape
 from modelscope.model.traced import TracedModel
 from modelscope.trace.collect import Notes, attr_name, collect, config_value, layer_config, parents_first
 from modelscope.trace.concrete import trace_concrete

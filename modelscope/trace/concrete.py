@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from modelscope.errors import TraceError
-from modelscope.model.inputs import InputArg, Shape
+from modelscope.model.inputs import InputArg
 from modelscope.model.report import CallInfo, Cost, InputInfo, OutputInfo
+from modelscope.model.shapes import Shape
 from modelscope.model.traced import TracedLayer, TracedModel
 
 SIZES = ((1, 128), (2, 192))  # (batch, any other unknown dimension) in the two traces

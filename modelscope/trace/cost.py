@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from modelscope.model.inputs import Shape
 from modelscope.model.report import Cost
+from modelscope.model.shapes import Shape
 
 _Shapes = Sequence[Shape | None]
 

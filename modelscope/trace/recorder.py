@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from modelscope.model.inputs import Shape
+from modelscope.model.shapes import Shape
 
 Source = tuple[str, int] | int  # (layer path, call index), or the index of a model input
 CallEdge = tuple[str, int, str, int, bool]  # src path, src call, dst path, dst call, via ops; "" = the model
