@@ -12,6 +12,7 @@ from modelscope.cli.options import (
     graph_format,
     load_options,
     model_options,
+    output_options,
     pair_options,
     parse_columns,
 )
@@ -47,15 +48,7 @@ def emit(out: str | Text, output: str | None, inputs: list[str], width: int | No
 
 @click.command()
 @model_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout ('-' for stdout).")
+@output_options("report")
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
@@ -204,15 +197,7 @@ def graph(
 @click.command()
 @model_options
 @click.option("--weights", metavar="FILE", help="Load trained weights (model.save_weights) into the model first.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@output_options("stats")
 @click.option("--filter", "pattern", metavar="GLOB", help="Only variables whose path matches, e.g. '*/kernel'.")
 @click.option(
     "--sort",
@@ -277,15 +262,7 @@ def stats(
 @click.option("--weights-b", metavar="FILE", help="Trained weights (.weights.h5) to load into B first.")
 @click.option("--weights-only", is_flag=True, help="Compare the weights only, not the architecture.")
 @click.option("--all", "show_all", is_flag=True, help="Show unchanged layers and variables too.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-    help="Output format (markdown: for a pull-request comment).",
-)
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@output_options("diff", " (markdown: for a pull-request comment)")
 @click.option(
     "--check",
     type=click.Choice(["any", "architecture", "weights"]),

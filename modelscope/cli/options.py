@@ -69,6 +69,20 @@ def pair_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ])  # fmt: skip
 
 
+def output_options(kind: str, note: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format`` (the formats ``render()`` has for this kind of result) and ``-o``."""
+    from modelscope.render import FORMATS
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        return _apply(command, [
+            click.option("--format", "fmt", type=click.Choice(FORMATS[kind]), default="table", show_default=True,
+                         help=f"Output format{note}."),
+            click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout ('-' for stdout)."),
+        ])  # fmt: skip
+
+    return apply
+
+
 def load_options(model: dict[str, Any]) -> Any:
     from modelscope.load.source import LoadOptions
 
