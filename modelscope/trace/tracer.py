@@ -192,16 +192,13 @@ class Tracer:
         own ``compute_output_shape`` may be loose (keras-hub's Moonshine rotary embedding says
         ``(None,)`` for a rank-2 output). Keras's figure fills in what the trace leaves unknown;
         when the call cannot run symbolically, Keras's figure stands."""
-        declared = known if known is not None else None
         frame.outer_inputs = call_tensors(self.tree, args, kwargs)
         try:
             traced = self.backend.compute_output_spec(layer, *args, **kwargs)
         except Exception:
             frame.outer_inputs = frame.inner_outputs = None
-            return declared if declared is not None else layer.compute_output_spec(*args, **kwargs)
-        if declared is None and not getattr(layer.compute_output_shape, "_is_default", False):
-            declared = self._declared_outputs(layer, frame, args, kwargs)
-        return self._sharper(traced, declared)
+            return known if known is not None else layer.compute_output_spec(*args, **kwargs)
+        return self._sharper(traced, known if known is not None else self._declared_outputs(layer, frame, args, kwargs))
 
     def _declared_outputs(self, layer: Any, frame: Frame, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """What Keras itself says this call returns: the outputs it recorded in the graph, or
