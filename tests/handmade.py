@@ -6,9 +6,10 @@ from modelscope.model.report import Edge, InputInfo, ModelInfo, OutputInfo, Vari
 from modelscope.model.traced import TracedLayer, TracedModel
 
 
-def _layer(path: str, cls: str, out: tuple, variables: tuple[int, ...] = (), calls: int = 1, attr=None, built=True):
+def _layer(path: str, cls: str, out: tuple, variables: tuple[int, ...] = (), calls: int = 1, attr=None, built=True,
+           name=None):
     parent = path.rpartition("/")[0] or None
-    return TracedLayer(path, path.rpartition("/")[2], attr, cls, path.count("/") + 1, parent,
+    return TracedLayer(path, name or path.rpartition("/")[2], attr, cls, path.count("/") + 1, parent,
                        ((None, 8),), (out,), calls, built, variables)  # fmt: skip
 
 
@@ -23,7 +24,7 @@ def residual_model() -> TracedModel:
     )
     layers = (
         _layer("stem", "Dense", (None, 8), (0,)),
-        _layer("block", "Residual", (None, 8), (1, 2, 3), attr="blocks[0]"),
+        _layer("block", "Residual", (None, 8), (1, 2, 3), attr="block", name="residual_block"),
         _layer("block/conv", "Dense", (None, 8), (1,)),
         _layer("block/norm", "BatchNormalization", (None, 8), (2, 3), attr="norm"),
         _layer("tied", "Dense", (None, 8), (1,), calls=3),  # uses block/conv's kernel

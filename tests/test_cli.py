@@ -71,7 +71,7 @@ def test_json_file_renders_again_without_tensorflow(tmp_path: Path, cli_env) -> 
     code = f"from modelscope.cli import main\ntry:\n    main(['summary', {str(report_file)!r}, '--depth', '1'])\nexcept SystemExit:\n    pass"  # noqa: E501
     assert heavy_modules(code, cli_env) == []
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=cli_env, capture_output=True, text=True)
-    assert "classifier (sequential_1)" in out.stdout and "dense_1" not in out.stdout
+    assert "\n└── classifier " in out.stdout and "dense_1" not in out.stdout
     assert "Total params: 107,706 (420.73 KB)" in out.stdout
 
 

@@ -40,11 +40,11 @@ def test_hybrid_svg_has_every_layer_both_clusters_and_the_shapes(keras_fresh) ->
     for layer in report.layers:
         if layer.depth == 2:
             assert layer.name in texts
-    assert {"fe (sequential)", "classifier (sequential_1)"} <= texts
+    assert {"fe", "classifier"} <= texts
     assert {"(None, 28, 28, 8)", "(None, 14, 14, 8)", "(None, 7, 7, 32)", "(None, 1568)", "(None, 10)"} <= texts
     clusters = [g for g in root.iter() if g.get("class") == "cluster"]
     titles = {"".join(g.find("{http://www.w3.org/2000/svg}title").itertext()) for g in clusters}
-    assert {"cluster_sequential", "cluster_sequential_1"} <= titles
+    assert {"cluster_fe", "cluster_classifier"} <= titles
 
 
 def test_shared_layer_loop_and_residuals_draw_true_edges(keras_fresh) -> None:
@@ -53,9 +53,9 @@ def test_shared_layer_loop_and_residuals_draw_true_edges(keras_fresh) -> None:
     dot = render_dot(modelscope.inspect(LoopNet(), (None, 16)))
     assert "shared -> shared" in dot  # applied three times
     assert "shared ×3" in dot
-    assert 'dense -> "block0/layer_normalization"' in dot  # the residual add inside block0
-    assert '"block0/sequential/dense_2" -> "block0/layer_normalization"' in dot
-    assert 'dense_6 -> "/output/output"' in dot
+    assert 'stem -> "blocks[0]/norm"' in dot  # the residual add inside block0
+    assert '"blocks[0]/inner/dense_1" -> "blocks[0]/norm"' in dot
+    assert 'head -> "/output/output"' in dot
     assert "unbuilt" in dot  # the unused layer is drawn, marked
 
 
@@ -66,8 +66,8 @@ def test_unroll_draws_one_box_per_call(keras_fresh) -> None:
     assert [(c.layer, c.index) for c in report.calls] == [("shared", 0), ("shared", 1), ("shared", 2)]
     dot = render_dot(report, GraphOptions(unroll=True))
     edges = [line.strip() for line in dot.splitlines() if "->" in line]
-    chain = ['"block1/layer_normalization_1" -> "/call/0/shared"', '"/call/0/shared" -> "/call/1/shared"',
-             '"/call/1/shared" -> "/call/2/shared"', '"/call/2/shared" -> batch_normalization']  # fmt: skip
+    chain = ['"blocks[1]/norm" -> "/call/0/shared"', '"/call/0/shared" -> "/call/1/shared"',
+             '"/call/1/shared" -> "/call/2/shared"', '"/call/2/shared" -> bn']  # fmt: skip
     assert [e for e in edges if "shared" in e] == chain
     assert "shared (call 2 of 3)" in dot and "shared ×3" not in dot
     assert modelscope.Report.from_json(report.to_json()).to_dot(unroll=True) == dot
@@ -77,8 +77,8 @@ def test_depth_one_shows_only_top_level_blocks(keras_fresh) -> None:
     from tests.models import LoopNet
 
     dot = render_dot(modelscope.inspect(LoopNet(), (None, 16)), GraphOptions(depth=1))
-    assert "cluster_block0" not in dot and "block0/" not in dot
-    assert "dense -> block0" in dot and "block0 -> block1" in dot and "block1 -> shared" in dot
+    assert "cluster_blocks[0]" not in dot and "blocks[0]/" not in dot
+    assert 'stem -> "blocks[0]"' in dot and '"blocks[0]" -> "blocks[1]"' in dot and '"blocks[1]" -> shared' in dot
 
 
 def test_container_with_its_own_output_ops_gets_an_ops_node(keras_fresh) -> None:
@@ -89,9 +89,9 @@ def test_container_with_its_own_output_ops_gets_an_ops_node(keras_fresh) -> None
     dot = render_dot(modelscope.inspect(keras_fresh.Model(inputs, outputs)))
     edges = {line.strip() for line in dot.splitlines() if "->" in line}
     assert edges == {
-        '"/input/seq" -> "/ops/bi/forward_lstm"', '"/input/seq" -> "/ops/bi/backward_lstm"',  # the LSTM loops
-        '"/input/seq" -> "bi/forward_lstm/lstm_cell"', '"/input/seq" -> "bi/backward_lstm/lstm_cell"',
-        '"/ops/bi/forward_lstm" -> "/ops/bi"', '"/ops/bi/backward_lstm" -> "/ops/bi"',  # the concatenation
+        '"/input/seq" -> "/ops/bi/forward_layer"', '"/input/seq" -> "/ops/bi/backward_layer"',  # the LSTM loops
+        '"/input/seq" -> "bi/forward_layer/cell"', '"/input/seq" -> "bi/backward_layer/cell"',
+        '"/ops/bi/forward_layer" -> "/ops/bi"', '"/ops/bi/backward_layer" -> "/ops/bi"',  # the concatenation
         '"/ops/bi" -> "/output/bi"',
     }  # fmt: skip
 

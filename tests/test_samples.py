@@ -27,24 +27,24 @@ def test_hybrid_cnn_tree_shapes_and_params(keras_fresh) -> None:
     assert r.model.cls == "CNN_Model" and r.model.kind == "hybrid"
     rows = [(l.path, l.attr, l.cls, l.output_shapes, l.params) for l in r.layers]
     assert rows == [
-        ("sequential", "fe", "Sequential", ((None, 7, 7, 32),), 6640),
-        ("sequential/conv2d", None, "Conv2D", ((None, 28, 28, 8),), 208),
-        ("sequential/max_pooling2d", None, "MaxPooling2D", ((None, 14, 14, 8),), 0),
-        ("sequential/conv2d_1", None, "Conv2D", ((None, 14, 14, 32),), 6432),
-        ("sequential/max_pooling2d_1", None, "MaxPooling2D", ((None, 7, 7, 32),), 0),
-        ("sequential_1", "classifier", "Sequential", ((None, 10),), 101066),
-        ("sequential_1/flatten", None, "Flatten", ((None, 1568),), 0),
-        ("sequential_1/dense", None, "Dense", ((None, 64),), 100416),
-        ("sequential_1/dense_1", None, "Dense", ((None, 10),), 650),
+        ("fe", "fe", "Sequential", ((None, 7, 7, 32),), 6640),
+        ("fe/conv2d", None, "Conv2D", ((None, 28, 28, 8),), 208),
+        ("fe/max_pooling2d", None, "MaxPooling2D", ((None, 14, 14, 8),), 0),
+        ("fe/conv2d_1", None, "Conv2D", ((None, 14, 14, 32),), 6432),
+        ("fe/max_pooling2d_1", None, "MaxPooling2D", ((None, 7, 7, 32),), 0),
+        ("classifier", "classifier", "Sequential", ((None, 10),), 101066),
+        ("classifier/flatten", None, "Flatten", ((None, 1568),), 0),
+        ("classifier/dense", None, "Dense", ((None, 64),), 100416),
+        ("classifier/dense_1", None, "Dense", ((None, 10),), 650),
     ]
     assert (r.totals.params, r.totals.trainable, r.totals.non_trainable) == (107706, 107706, 0)
     assert r.totals.bytes == 107706 * 4
     assert all(l.calls == 1 for l in r.layers)  # the symbolic build calls are not counted
-    assert r.layer("sequential/conv2d").input_shapes == ((None, 28, 28, 1),)
+    assert r.layer("fe/conv2d").input_shapes == ((None, 28, 28, 1),)
     assert r.inputs[0].shape == (None, 28, 28, 1) and r.outputs[0].shape == (None, 10)
-    assert r.inputs[0].consumers == ("sequential", "sequential/conv2d")
-    assert r.outputs[0].producers == ("sequential_1/dense_1",)
-    assert ("sequential/max_pooling2d_1", "sequential_1/flatten") in {(e.src, e.dst) for e in r.edges}
+    assert r.inputs[0].consumers == ("fe", "fe/conv2d")
+    assert r.outputs[0].producers == ("classifier/dense_1",)
+    assert ("fe/max_pooling2d_1", "classifier/flatten") in {(e.src, e.dst) for e in r.edges}
 
 
 def test_hybrid_cnn_golden_table_json_markdown(keras_fresh, golden) -> None:

@@ -23,16 +23,21 @@ def test_loops_sharing_residuals_and_unused_layers(models) -> None:
     assert r.totals.params == model.count_params() == 6182
     assert r.totals.non_trainable == 64  # BatchNormalization's moving statistics
     assert r.layer("shared").calls == 3
-    assert r.layer("block0").attr == "blocks[0]" and r.layer("block0/sequential").attr == "inner"
+    assert r.layer("block0").attr == "blocks[0]" and r.layer("block0/sequential").attr == "inner"  # Keras names
+    assert [l.path for l in r.layers] == [
+        "stem", "blocks[0]", "blocks[0]/inner", "blocks[0]/inner/dense", "blocks[0]/inner/dense_1", "blocks[0]/norm",
+        "blocks[1]", "blocks[1]/inner", "blocks[1]/inner/dense", "blocks[1]/inner/dense_1", "blocks[1]/norm",
+        "shared", "bn", "head", "unused",
+    ]  # fmt: skip
     edges = {(e.src, e.dst) for e in r.edges}
     assert ("shared", "shared") in edges  # the loop
-    assert ("dense", "block0/layer_normalization") in edges  # the residual add, through raw ops
-    assert ("block0/sequential/dense_2", "block0/layer_normalization") in edges
-    assert ("batch_normalization", "dense_6") in edges  # through ops.relu
-    unused = r.layer("dense_5")
-    assert (unused.calls, unused.built, unused.attr) == (0, False, "unused")
+    assert ("stem", "blocks[0]/norm") in edges  # the residual add, through raw ops
+    assert ("blocks[0]/inner/dense_1", "blocks[0]/norm") in edges
+    assert ("bn", "head") in edges  # through ops.relu
+    unused = r.layer("unused")
+    assert (unused.calls, unused.built, unused.name) == (0, False, "dense_5")
     assert [v.path for v in r.variables if v.layer == ""] == ["scale"]
-    assert r.outputs[0].producers == ("dense_6",)  # the final multiply is raw ops after the head
+    assert r.outputs[0].producers == ("head",)  # the final multiply is raw ops after the head
 
 
 def test_keras_is_left_as_it_was(models, keras_fresh) -> None:
@@ -64,7 +69,7 @@ def test_two_separate_arguments(models) -> None:
     assert [i.name for i in r.inputs] == ["image", "meta"]
     assert r.layer("flatten").output_shapes == ((None, 16),)
     assert r.outputs[0].shape == (None, 2)
-    assert {(e.src, e.dst) for e in r.edges} >= {("flatten", "dense_1"), ("dense", "dense_1")}
+    assert {(e.src, e.dst) for e in r.edges} >= {("flat", "out"), ("meta", "out")}
     positional = modelscope.inspect(models.TwoArgs(), ["None,4,4,1", "None,3"])
     assert positional.outputs[0].shape == (None, 2)
 
@@ -98,14 +103,14 @@ def test_nested_functional_in_functional_and_subclassed_block_inside(keras_fresh
     model = keras_fresh.Model(x_in, layers.Dense(2, name="out")(y), name="outer")
     r = modelscope.inspect(model)
     assert [l.path for l in r.layers] == [
-        "inner", "inner/inner_dense", "res", "res/sequential", "res/sequential/dense",
-        "res/sequential/dense_1", "res/layer_normalization", "out",
+        "inner", "inner/inner_dense", "res", "res/inner", "res/inner/dense",
+        "res/inner/dense_1", "res/norm", "out",
     ]  # fmt: skip
     assert r.totals.params == model.count_params()
     edges = {(e.src, e.dst) for e in r.edges}
-    assert ("inner/inner_dense", "res/sequential/dense") in edges
-    assert ("inner/inner_dense", "res/layer_normalization") in edges
-    assert ("res/layer_normalization", "out") in edges
+    assert ("inner/inner_dense", "res/inner/dense") in edges
+    assert ("inner/inner_dense", "res/norm") in edges
+    assert ("res/norm", "out") in edges
     assert r.inputs[0].consumers == ("inner", "inner/inner_dense")
 
 

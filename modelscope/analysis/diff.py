@@ -8,13 +8,13 @@ in the same place match), then the layers left on both sides pair up by position
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from modelscope.model.paths import stable_paths
+from modelscope.model.display import Displayed
 from modelscope.model.report import LayerInfo, Report, VariableInfo
 
 CHUNK = 1 << 20
@@ -78,9 +78,8 @@ class Entry:
 
 
 def report_entries(report: Report) -> list[Entry]:
-    stable = stable_paths(report)
     return [
-        Entry(stable[l.path], l.cls, l.depth, l.params, _own_params(report, l), l.trainable, l.input_shapes,
+        Entry(l.path, l.cls, l.depth, l.params, _own_params(report, l), l.trainable, l.input_shapes,
               l.output_shapes, l.config)
         for l in report.layers
     ]  # fmt: skip
@@ -146,14 +145,19 @@ def architecture_diff(a: Report, b: Report) -> ArchitectureDiff:
     return ArchitectureDiff(tuple(changes), totals)
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """What ``modelscope diff`` found: the two sources as named, and what differs."""
+@dataclass(frozen=True, repr=False)
+class Comparison(Displayed):
+    """What ``modelscope diff`` found: the two sources as named, and what differs.
+    In a notebook it shows as a coloured table (HTML); ``print`` prints the text diff."""
 
     a: str
     b: str
     architecture: ArchitectureDiff | None
     weights: WeightsDiff | None
+
+    def __iter__(self) -> Iterator[Any]:
+        """``architecture, weights = comparison``."""
+        return iter((self.architecture, self.weights))
 
 
 # -- weights -------------------------------------------------------------------------------------
@@ -176,15 +180,6 @@ class WeightsDiff:
     variables: tuple[VariableChange, ...]
     layers: tuple[tuple[str, float], ...]  # layer, relative L2 change over its variables; largest first
     unmatched: tuple[str, ...] = ()  # variables only one side has, or with different shapes
-
-
-def _variable_key(report: Report) -> dict[str, str]:
-    stable = stable_paths(report)
-    keys = {}
-    for v in report.variables:
-        name = v.path[len(v.layer) + 1 :] if v.layer else v.path
-        keys[v.path] = f"{stable.get(v.layer, v.layer)}/{name}" if v.layer else name
-    return keys
 
 
 def _compare(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, int, bool]:
@@ -210,18 +205,18 @@ def _compare(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, int, bo
 def weights_diff(a: Report, b: Report, values_a: Iterable[tuple[VariableInfo, np.ndarray]],
                  values_b: Iterable[tuple[VariableInfo, np.ndarray]]) -> WeightsDiff:  # fmt: skip
     """Per variable and per layer, how far B's weights moved from A's. B's values are read one at a
-    time; A's are kept only for the variables B has (by key, else by position with equal shapes)."""
-    keys_a, keys_b = _variable_key(a), _variable_key(b)
+    time; A's are kept only for the variables B has (by stable path, else by position with equal
+    shapes). ``a`` and ``b`` are the reports the values belong to."""
     held: dict[str, np.ndarray] = {}
     order_a: list[str] = []
     for info, value in values_a:
-        held[keys_a[info.path]] = value
-        order_a.append(keys_a[info.path])
+        held[info.path] = value
+        order_a.append(info.path)
     changes: list[VariableChange] = []
     unmatched: list[str] = []
     per_layer: dict[str, list[float]] = {}
     for i, (info, value) in enumerate(values_b):
-        key = keys_b[info.path]
+        key = info.path
         old = held.pop(key, None)
         if old is None and i < len(order_a) and order_a[i] in held and held[order_a[i]].shape == value.shape:
             old = held.pop(order_a[i])  # auto-named differently: same position, same shape

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modelscope.model.paths import automatic_base
 from modelscope.model.report import LayerInfo, Report
 
 NO_NAME = "(no name)"  # Keras allows name='' (TensorFlow's custom-layers tutorial uses it)
 
 
 def display_name(layer: LayerInfo) -> str:
-    """``fe (sequential)`` when the attribute name differs from the Keras name."""
-    if layer.attr and layer.attr != layer.name:
-        return f"{layer.attr} ({layer.name or NO_NAME})"
-    return layer.name or NO_NAME
+    """The last part of the layer's stable path, with the Keras name after it when the user
+    chose that name and it differs (``encoder (my_encoder)``); names Keras made up are left out,
+    so a table does not depend on what else the process built."""
+    part = layer.path.rpartition("/")[2] or NO_NAME
+    if layer.name and layer.name != part and automatic_base(layer.name, layer.cls) is None:
+        return f"{part} ({layer.name})"
+    return part
 
 
 @dataclass(frozen=True)

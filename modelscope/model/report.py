@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelscope.model.check import check_report
-from modelscope.model.display import renderer
+from modelscope.model.display import Displayed, renderer
 from modelscope.model.shapes import Shape
 
-SCHEMA = "modelscope.report/1"
+SCHEMA = "modelscope.report/2"
+OLD_SCHEMAS = ("modelscope.report/1",)  # read, with their Keras-name paths made stable (model.paths)
 _INLINE_LIST = re.compile(r"\[\s*((?:-?\d+|null)(?:,\s*(?:-?\d+|null))*)\s*\]")
 
 _DTYPE_BYTES = {
@@ -194,9 +195,10 @@ def _signature_in(data: Mapping[str, Any]) -> SignatureInfo:
     )
 
 
-@dataclass(frozen=True)
-class Report:
-    """Everything modelscope knows about one traced model; renderers are functions of this."""
+@dataclass(frozen=True, repr=False)
+class Report(Displayed):
+    """Everything modelscope knows about one traced model; renderers are functions of this.
+    In a notebook it shows as the summary table (HTML); ``print`` prints the table."""
 
     model: ModelInfo
     inputs: tuple[InputInfo, ...]
@@ -212,6 +214,7 @@ class Report:
     _index: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
     _children: dict[str | None, list[LayerInfo]] = field(default_factory=dict, init=False, repr=False,
                                                          compare=False)  # fmt: skip
+    _by_keras_name: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._index.update((layer.path, layer) for layer in self.layers)
@@ -220,11 +223,26 @@ class Report:
 
     # -- navigation ---------------------------------------------------------------------------
     def layer(self, path: str) -> LayerInfo:
-        """The layer at ``path`` (``KeyError`` naming the known paths if absent)."""
-        try:
-            return self._index[path]
-        except KeyError:
-            raise KeyError(f"no layer {path!r}; layers: {', '.join(self._index)}") from None
+        """The layer at stable ``path`` (``fe/conv2d``), or the one layer Keras calls ``path``
+        (its name, ``conv2d_8``, or the path of Keras names, ``sequential_8/conv2d_8``);
+        ``KeyError`` naming the known paths if there is none."""
+        found = self._index.get(path) or self._keras_names().get(path)
+        if found is None:
+            raise KeyError(f"no layer {path!r}; layers: {', '.join(self._index)}")
+        return found
+
+    def _keras_names(self) -> dict[str, LayerInfo]:
+        """Keras names and Keras-name paths that name one layer only."""
+        if not self._by_keras_name:
+            names: dict[str, list[LayerInfo]] = {}
+            keras_path: dict[str, str] = {}
+            for layer in self.layers:
+                parent = keras_path.get(layer.parent or "", "")
+                keras_path[layer.path] = f"{parent}/{layer.name}" if parent else layer.name
+                for key in {layer.name, keras_path[layer.path]}:
+                    names.setdefault(key, []).append(layer)
+            self._by_keras_name.update((k, v[0]) for k, v in names.items() if len(v) == 1)
+        return self._by_keras_name
 
     def children(self, path: str | None) -> list[LayerInfo]:
         """Direct children of ``path`` (``None`` for the model's own children), in order."""
@@ -318,7 +336,7 @@ class Report:
         if not isinstance(data, Mapping):
             raise ValueError("not a modelscope report (not a JSON object)")
         schema = data.get("schema")
-        if schema != SCHEMA:
+        if schema != SCHEMA and schema not in OLD_SCHEMAS:
             raise ValueError(f"not a modelscope report (schema {schema!r}, expected {SCHEMA!r})")
         m, t = data["model"], data["totals"]
         report = cls(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelscope.model.rename import renamed
 from modelscope.model.report import (
     CallEdge,
     CallInfo,
@@ -65,7 +66,9 @@ class TracedModel:
 
 
 def build_report(traced: TracedModel) -> Report:
-    """Compute per-layer and total counts; each variable counts once wherever it is shared."""
+    """Compute per-layer and total counts; each variable counts once wherever it is shared.
+    Layer paths become stable paths here (:mod:`modelscope.model.paths`)."""
+    traced = renamed(traced)
     variables = traced.variables
 
     def count(indices: Sequence[int]) -> tuple[int, int, int]:

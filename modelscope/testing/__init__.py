@@ -1,10 +1,11 @@
 """Assertions on what a model is, for tests: parameter counts, budgets, architecture snapshots.
 
 Everything but loading works on a :class:`~modelscope.model.report.Report`, so a saved report JSON is
-checked without TensorFlow. Layers are named by *stable paths* (:func:`stable_paths`): attribute
-names where the parent holds a layer under one (``fe/conv2d``), and Keras's automatic names
-renumbered within each parent (``dense_7`` -> ``dense_1`` when it is the parent's second Dense),
-so figures and snapshots do not depend on how many models a test session built before.
+checked without TensorFlow. Layers are named by their report paths, which are *stable*
+(:mod:`modelscope.model.paths`): attribute names where the parent holds a layer under one
+(``fe/conv2d``), and Keras's automatic names renumbered within each parent (``dense_7`` ->
+``dense_1`` when it is the parent's second Dense), so figures and snapshots do not depend on
+how many models a test session built before.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelscope.model.paths import stable_paths as stable_paths  # public here since 0.1
-from modelscope.model.report import LayerInfo, Report
+from modelscope.model.report import Report
 from modelscope.render.fmt import count, inline_shapes
 
 if TYPE_CHECKING:  # the pytest plugin imports this package in every pytest run: no NumPy at import
@@ -28,18 +29,13 @@ class ModelscopeMismatch(AssertionError):
     """A model that is not what the test expects; the message says how, figure by figure."""
 
 
-def _layer_index(report: Report) -> dict[str, LayerInfo]:
-    """Every name a test may use for a layer: stable path, Keras path, attribute path."""
-    index: dict[str, LayerInfo] = {}
-    attr_paths: dict[str, str] = {}
-    for layer in report.layers:
-        parent = attr_paths.get(layer.parent or "", "")
-        attr_paths[layer.path] = f"{parent}/{layer.attr or layer.name}" if parent else layer.attr or layer.name
-    stable = stable_paths(report)
-    for names in (stable, {l.path: l.path for l in report.layers}, attr_paths):
-        for path, name in names.items():
-            index.setdefault(name, report.layer(path))
-    return index
+def _keras_name_hint(report: Report, name: str) -> str:
+    """For a name that is a Keras name rather than a stable path: which stable path it is."""
+    try:
+        layer = report.layer(name)
+    except KeyError:
+        return ""
+    return f" ({name!r} is a Keras name, which depends on what else the process built: use {layer.path!r})"
 
 
 def _delta(expected: int, actual: int) -> str:
@@ -62,7 +58,7 @@ def check_params(report: Report, *, total: int | None = None, trainable: int | N
         if limit is not None and actual > limit:
             problems.append(f"{label} {count(actual)} exceed {option}={count(limit)} by {count(actual - limit)}")
     if layers:
-        index = _layer_index(report)
+        index = {l.path: l for l in report.layers}
         rows, missing = [], []
         for name, expected in layers.items():
             layer = index.get(name)
@@ -75,9 +71,9 @@ def check_params(report: Report, *, total: int | None = None, trainable: int | N
             problems.append("layers whose parameter counts differ:")
             problems.append(f"  {'layer':<{width}}   {'expected':>12}   {'actual':>12}")
             problems += [f"  {r[0]:<{width}}   {r[1]:>12}   {r[2]:>12}   {r[3]}" for r in rows]
+        known = ", ".join(index)
         for name in missing:
-            known = ", ".join(stable_paths(report).values())
-            problems.append(f"no layer {name!r} in the model; its layers are: {known}")
+            problems.append(f"no layer {name!r} in the model{_keras_name_hint(report, name)}; its layers are: {known}")
     if problems and not layers and any(x is not None for x in (total, trainable, non_trainable)):
         problems.append("largest layers now: " + _largest(report))
     return problems
@@ -85,10 +81,9 @@ def check_params(report: Report, *, total: int | None = None, trainable: int | N
 
 def _largest(report: Report, limit: int = 8) -> str:
     """The layers without sublayers that hold the most parameters, for locating a change."""
-    stable = stable_paths(report)
     parents = {l.parent for l in report.layers}
     leaves = sorted((l for l in report.layers if l.path not in parents and l.params), key=lambda l: -l.params)
-    shown = [f"{stable[l.path]} {count(l.params)}" for l in leaves[:limit]]
+    shown = [f"{l.path} {count(l.params)}" for l in leaves[:limit]]
     return " · ".join(shown) + (" · ..." if len(leaves) > limit else "") + " (pin them with layers={...})"
 
 
@@ -109,7 +104,7 @@ def assert_params(model_or_source: Any, *, input_shape: Any = None, dtype: Any =
     for each figure that differs, the expected and actual values (and a table for layers).
 
     ``model_or_source``: a Keras model, a source as the CLI takes it, or a Report. ``layers``
-    maps layer paths (stable, Keras or attribute paths: ``"fe/conv2d"``) to parameter counts.
+    maps layer paths (the report's stable paths: ``"fe/conv2d"``) to parameter counts.
     ``label`` names the model in the message (default: the source given). Returns the report.
     """
     __tracebackhide__ = True
@@ -134,7 +129,6 @@ def mismatch_message(report: Report, problems: list[str], label: str | None = No
 def snapshot_of(report: Report) -> dict[str, Any]:
     """What a snapshot pins: classes, shapes and parameter counts by stable path, and the totals
     (no names Keras makes up, no timings, no paths on disk)."""
-    stable = stable_paths(report)
     t = report.totals
 
     def shapes(items: tuple) -> list[dict[str, Any]]:
@@ -147,7 +141,7 @@ def snapshot_of(report: Report) -> dict[str, Any]:
         "outputs": shapes(report.outputs),
         "totals": {"params": t.params, "trainable": t.trainable, "non_trainable": t.non_trainable},
         "layers": [
-            {"path": stable[l.path], "class": l.cls, "params": l.params, "trainable": l.trainable,
+            {"path": l.path, "class": l.cls, "params": l.params, "trainable": l.trainable,
              "input_shapes": [None if s is None else list(s) for s in l.input_shapes],
              "output_shapes": [None if s is None else list(s) for s in l.output_shapes]}
             for l in report.layers
