@@ -14,24 +14,24 @@ from modelscope.cli.options import (
     model_options,
     output_options,
     pair_options,
-    parse_columns,
 )
 from modelscope.cli.running import check_output, inputs_of, prints_to_stderr, report_of
 from modelscope.errors import ExitCode, ModelscopeError
 from modelscope.output import safe_file_name, write_output
-from modelscope.render import render
+from modelscope.render import parse_columns, render
 
 if TYPE_CHECKING:
     from rich.text import Text
 
 
 def terminal_width(output: str | None, width: int | None) -> int | None:
-    """The width a table gets on a terminal (``--width`` or the terminal's); None elsewhere."""
-    if output not in (None, "-") or not sys.stdout.isatty():
-        return None
+    """The width a table must fit: ``--width`` wherever it goes, else the terminal's on a terminal;
+    None (the table's natural width) for files and pipes."""
+    if width is not None or output not in (None, "-") or not sys.stdout.isatty():
+        return width
     from rich.console import Console
 
-    return Console(width=width).width
+    return Console().width
 
 
 def emit(out: str | Text, output: str | None, inputs: list[str], width: int | None = None) -> None:
@@ -46,6 +46,16 @@ def emit(out: str | Text, output: str | None, inputs: list[str], width: int | No
     write_output(out, output, inputs)
 
 
+_WIDTH = click.option(
+    "--width",
+    type=click.IntRange(min=60),
+    metavar="COLS",
+    help="Fit the table in COLS columns (at least 60), on a terminal or not; optional columns leave first, "
+    "then shapes shorten, then long names are cut in the middle with '…' (see the README). Default: the "
+    "terminal's width; as wide as needed in a file or a pipe.",
+)
+
+
 @click.command()
 @model_options
 @output_options("report")
@@ -55,12 +65,7 @@ def emit(out: str | Text, output: str | None, inputs: list[str], width: int | No
     metavar="N",
     help="Fold layers deeper than N into their parent (table and markdown).",
 )
-@click.option(
-    "--width",
-    type=click.IntRange(min=40),
-    metavar="COLS",
-    help="Table width when not writing to a terminal (default: as wide as needed).",
-)
+@_WIDTH
 @click.option(
     "--columns",
     metavar="LIST",
@@ -117,7 +122,7 @@ def summary(
         training = training_memory(report, batch_size, optimizer)
     from modelscope.render.table import TableOptions
 
-    width = terminal_width(output, width) or width
+    width = terminal_width(output, width)
     options = TableOptions(depth=depth, width=width, columns=chosen, macs=not no_macs, training=training)
     emit(render(report, fmt, options), output, inputs_of(source, model), width)
 
@@ -214,6 +219,7 @@ def graph(
     help="Override a flag threshold: exploding=10, collapsed=1e-6, dead=0.",
 )
 @click.option("--check", is_flag=True, help="Exit with code 1 when any health flag fires (for CI).")
+@_WIDTH
 def stats(
     source: str,
     weights: str | None,
@@ -225,6 +231,7 @@ def stats(
     no_spectral: bool,
     thresholds: tuple[str, ...],
     check: bool,
+    width: int | None,
     **model: Any,
 ) -> int:
     """Per-variable and per-layer weight statistics of SOURCE, with health flags.
@@ -252,7 +259,9 @@ def stats(
                          signature=load.signature, method=model["method"])  # fmt: skip
     from modelscope.render.stats import StatsOptions
 
-    emit(render(result, fmt, StatsOptions(filter=pattern, sort=sort)), output, inputs_of(source, model, weights))
+    width = terminal_width(output, width)
+    options = StatsOptions(filter=pattern, sort=sort, width=width)
+    emit(render(result, fmt, options), output, inputs_of(source, model, weights), width)
     return ExitCode.FAILURE if check and result.flags else ExitCode.OK
 
 
@@ -311,15 +320,13 @@ def diff(
         make_input_spec(shape(values), shape(dtypes))  # malformed shapes fail before TensorFlow
     try:
         with prints_to_stderr():
-            arch, moved = compute(a, b, shape(input_shapes), shape(dtypes), input_shape_a=shape(shapes_a),
+            comparison = compute(a, b, shape(input_shapes), shape(dtypes), input_shape_a=shape(shapes_a),
                                   input_shape_b=shape(shapes_b), weights_a=weights_a, weights_b=weights_b,
                                   architecture=not weights_only, unsafe=unsafe,
                                   imports=imports, signature=signature)  # fmt: skip
     except ModelscopeError as e:
         e.exit_code = ExitCode.USAGE  # diff(1): 2 is trouble, 1 means "different"
         raise
-    from modelscope.analysis.diff import Comparison
-
     inputs = [*inputs_of(a, {"imports": imports}, weights_a), *inputs_of(b, {}, weights_b)]
-    emit(render(Comparison(a, b, arch, moved), fmt, show_all), output, inputs)
-    return ExitCode.FAILURE if differs(arch, moved, check) else ExitCode.OK
+    emit(render(comparison, fmt, show_all), output, inputs)
+    return ExitCode.FAILURE if differs(comparison.architecture, comparison.weights, check) else ExitCode.OK

@@ -47,7 +47,7 @@ def totals_line(arch: ArchitectureDiff) -> str:
     return "; ".join(parts)
 
 
-def _rows(arch: ArchitectureDiff, show_all: bool) -> list[LayerChange]:
+def diff_rows(arch: ArchitectureDiff, show_all: bool) -> list[LayerChange]:
     return list(arch.layers if show_all else arch.changed)
 
 
@@ -74,7 +74,7 @@ def render_diff_text(a: str, b: str, arch: ArchitectureDiff | None, weights: Wei
     a, b, arch, weights = printable((a, b, arch, weights))
     lines = [f"modelscope diff: {a} -> {b}"]
     if arch is not None:
-        rows = _rows(arch, show_all)
+        rows = diff_rows(arch, show_all)
         if arch.equal:
             lines.append(f"Architecture: the same ({len(arch.layers)} layers)")
         else:
@@ -100,7 +100,7 @@ def render_diff_markdown(a: str, b: str, arch: ArchitectureDiff | None, weights:
     a, b, arch, weights = printable((a, b, arch, weights))
     out = [f"### modelscope diff: {code_span(a)} → {code_span(b)}", ""]
     if arch is not None:
-        rows = _rows(arch, show_all)
+        rows = diff_rows(arch, show_all)
         if rows:
             out += ["| | layer | class | change |", "|---|---|---|---|"]
             out += [f"| {_MARK[c.status]} | {code_span(c.path)} | {code_span(c.cls[1] or c.cls[0] or '')} | "
@@ -131,7 +131,7 @@ def diff_dict(a: str, b: str, arch: ArchitectureDiff | None, weights: WeightsDif
              "input_shapes": [shapes(c.input_shapes[0]), shapes(c.input_shapes[1])],
              "output_shapes": [shapes(c.output_shapes[0]), shapes(c.output_shapes[1])],
              "config": {k: list(v) for k, v in c.config.items()}, "what": c.what}
-            for c in _rows(arch, show_all)
+            for c in diff_rows(arch, show_all)
         ]  # fmt: skip
         data["totals"] = {k: list(v) for k, v in arch.totals.items()}
     if weights is not None:

@@ -8,7 +8,7 @@ from modelscope.analysis.view import View
 from modelscope.model.report import LayerInfo, Report, VariableInfo
 from modelscope.model.shapes import Shape, format_shape
 
-__all__ = ["count", "format_shape", "human_bytes", "inline_shapes", "metric", "params_line", "shapes"]
+__all__ = ["count", "format_shape", "human_bytes", "inline_shapes", "metric", "params_line", "shapes", "short_shape"]
 
 
 GAP = "   "  # between table columns
@@ -36,9 +36,28 @@ def inline_shapes(items: Any) -> str:
     return ", ".join(format_shape(None if s is None else tuple(s)) for s in items) if items else "-"
 
 
-def shapes(items: tuple[Shape | None, ...]) -> str:
-    """One shape per line; ``-`` when there is none (a layer that was never called)."""
-    return "\n".join(format_shape(s) for s in items) if items else "-"
+SHAPE_FORMS = 5  # the forms of shapes, natural first; each narrower than the one before (see short_shape)
+
+
+def short_shape(shape: Shape | None, form: int = 0) -> str:
+    """A shape in one of ``SHAPE_FORMS`` forms: 0 ``(None, 28, 28, 8)``, 1 ``(None,28,28,8)``, 2 and 3
+    ``(?,28,28,8)``, 4 ``(?,…,8)`` (rank 3 or more: the first and last sizes only)."""
+    if shape is None or form == 0:
+        return format_shape(shape)
+    sizes = [("?" if form >= 2 else "None") if d is None else str(d) for d in shape]
+    if form >= 4 and len(sizes) >= 3:
+        sizes = [sizes[0], "…", sizes[-1]]
+    return f"({sizes[0]},)" if len(sizes) == 1 else f"({','.join(sizes)})"
+
+
+def shapes(items: tuple[Shape | None, ...], form: int = 0) -> str:
+    """One shape per line (from form 3 on, several shapes as the first and a count: ``(?,8)…+2``);
+    ``-`` when there is none (a layer that was never called)."""
+    if not items:
+        return "-"
+    if form >= 3 and len(items) > 1:
+        return f"{short_shape(items[0], form)}…+{len(items) - 1}"
+    return "\n".join(short_shape(s, form) for s in items)
 
 
 def metric(n: int | None, unit: str = "") -> str:

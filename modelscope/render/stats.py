@@ -1,4 +1,11 @@
-"""Weight statistics as a table, JSON (``modelscope.stats/1``) or CSV (pure functions)."""
+"""Weight statistics as a table, JSON (``modelscope.stats/1``) or CSV (pure functions).
+
+Given a width (``StatsOptions.width``: ``--width``, or the terminal's), the table fits it exactly
+(:mod:`modelscope.render.layout`): columns leave one step at a time in ``DROP_ORDER`` — |w| mean,
+histogram, dtype, NaN/Inf, zeros, then min and max together (Variable, Shape, mean and std stay) —
+then variable names are cut in their middle with one ``…`` (at least 12 cells kept). Layer titles
+and flag lines wrap at spaces, never inside a name or a number.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +20,22 @@ from typing import Any
 from rich.text import Text
 
 from modelscope.analysis.stats import RULES, LayerStats, Moments, StatsReport, VariableStats
-from modelscope.render.fmt import GAP
+from modelscope.render.layout import LAST_RESORT, SQUEEZE, Column, fit, render_rows, rule, wrap
 from modelscope.render.safe import printable
 
 SCHEMA = "modelscope.stats/1"
 SORT_KEYS = ("path", "count", "mean", "std", "min", "max", "abs_mean", "l2", "zeros", "nan", "inf")
 _SPARKS = " ▁▂▃▄▅▆▇█"
+HEADER = ("Variable", "Shape", "dtype", "mean", "std", "min", "max", "|w| mean", "zeros", "NaN/Inf", "histogram")
+_NUMERIC = ("mean", "std", "min", "max", "|w| mean", "zeros")
+DROP_ORDER = (("|w| mean",), ("histogram",), ("dtype",), ("NaN/Inf",), ("zeros",), ("min", "max"))  # first first
 
 
 @dataclass(frozen=True)
 class StatsOptions:
     filter: str | None = None  # glob on variable paths (and layer paths)
     sort: str | None = None  # a key of SORT_KEYS; numbers sort largest first
+    width: int | None = None  # room for the table; None: its natural width
 
 
 def _moments_dict(m: Moments) -> dict[str, Any]:
@@ -126,11 +137,11 @@ def sparkline(counts: tuple[int, ...]) -> str:
     return "".join(_SPARKS[0 if c == 0 else 1 + (len(_SPARKS) - 2) * c // top] for c in counts)
 
 
-def _num(x: float | None) -> str:
+def number(x: float | None) -> str:
     return "-" if x is None else f"{x:.4g}"
 
 
-def _layer_title(layer: LayerStats) -> Text:
+def layer_title(layer: LayerStats) -> Text:
     text = Text(layer.path or "(model's own weights)", style="bold")
     if layer.cls:
         text.append(f" ({layer.cls})", style="cyan")
@@ -146,8 +157,7 @@ def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions(
     """One row per variable, grouped under its layer (unless sorted); flagged rows highlighted."""
     variables, layers, flags = select(printable(stats), options)
     flagged = {f.path for f in flags}
-    header = ["Variable", "Shape", "dtype", "mean", "std", "min", "max", "|w| mean", "zeros", "NaN/Inf", "histogram"]
-    rows: list[tuple[list[str], str]] = []  # cells, style
+    cells: list[list[str]] = []
     by_layer = {l.path: l for l in layers}
     current = object()
     titles: dict[int, Text] = {}
@@ -155,40 +165,30 @@ def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions(
         if not options.sort and v.info.layer != current:
             current = v.info.layer
             if v.info.layer in by_layer:
-                titles[len(rows)] = _layer_title(by_layer[v.info.layer])
+                titles[len(cells)] = layer_title(by_layer[v.info.layer])
         m = v.moments
         name = v.info.path if options.sort else "  " + v.info.path.rpartition("/")[2]
         bad = f"{m.nan}/{m.inf}" if (m.nan or m.inf) else ""
-        cells = [
-            name,
-            "x".join(str(d) for d in v.info.shape) or "scalar",
-            v.info.dtype,
-            _num(m.mean),
-            _num(m.std),
-            _num(m.min),
-            _num(m.max),
-            _num(m.abs_mean),
-            f"{m.zeros:.1%}",
-            bad,
-            sparkline(v.histogram.counts),
-        ]
-        rows.append((cells, "bold red" if v.info.path in flagged else ""))  # fmt: skip
-    widths = [max([len(h)] + [len(r[0][i]) for r in rows]) for i, h in enumerate(header)]
-    numeric = {3, 4, 5, 6, 7, 8}
+        cells.append([name, "x".join(str(d) for d in v.info.shape) or "scalar", v.info.dtype, number(m.mean),
+                      number(m.std), number(m.min), number(m.max), number(m.abs_mean), f"{m.zeros:.1%}", bad,
+                      sparkline(v.histogram.counts)])  # fmt: skip
+    guides = [0 if options.sort else 2] * len(cells)
+    columns = [Column(h, [[Text(row[i]) for row in cells]], numeric=h in _NUMERIC,
+                      least=12 if h == "Variable" else None, keep=guides if h == "Variable" else [])
+               for i, h in enumerate(HEADER)]  # fmt: skip
+    placed = fit(columns, options.width, [("drop", *names) for names in DROP_ORDER] + [SQUEEZE, LAST_RESORT])
+    header, lines = render_rows(placed)
     out = Text()
     info = stats.report.model
     out.append(info.name, style="bold").append(f" ({info.cls or info.kind}) · weight statistics\n")
-
-    def line(cells: list[str], style: str) -> None:
-        parts = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
-        out.append(GAP.join(parts).rstrip() + "\n", style=style)
-
-    line(header, "bold")
-    out.append("─" * (sum(widths) + len(GAP) * (len(widths) - 1)) + "\n", style="dim")
-    for i, (cells, style) in enumerate(rows):
+    out.append_text(header).append("\n").append_text(rule(placed)).append("\n")
+    for i, (row, variable) in enumerate(zip(lines, variables)):
         if i in titles:
-            out.append_text(titles[i]).append("\n")
-        line(cells, style)
+            out.append_text(wrap(titles[i], options.width, indent=4)).append("\n")
+        style = "bold red" if variable.info.path in flagged else ""
+        for line in row:
+            line.stylize(style)
+            out.append_text(line).append("\n")
     out.append("\n")
     if flags:
         out.append(f"{len(flags)} flag(s):\n", style="bold red")
@@ -196,4 +196,4 @@ def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions(
             out.append(f"  {f.path}: ", style="red").append(f"{f.rule}: {f.message}\n")
     else:
         out.append("No health flags.\n", style="green")
-    return out
+    return wrap(out, options.width) if options.width is not None else out

@@ -3,11 +3,30 @@
 The table is laid out here rather than by ``rich.table``: a styled ``rich.text.Text`` renders
 in milliseconds for models of a thousand layers, where rich's per-cell layout takes seconds.
 ``.plain`` gives the same table without colour for files, pipes and golden tests.
+
+Given a width (``TableOptions.width``: ``--width``, or the terminal's), the table fits it exactly
+(:mod:`modelscope.render.layout`); without one it takes its natural width. A table too wide is
+narrowed in this order, each step only when the previous ones were not enough:
+
+1. optional columns leave, one at a time, in ``DROP_ORDER``: Act. memory, MACs, Connected to,
+   Calls, Non-train., Type (Layer, Output shape and Params always stay);
+2. shapes shorten, in ``SHAPE_FORMS`` order: ``(None, 28, 28, 8)`` → ``(None,28,28,8)`` →
+   ``(?,28,28,8)`` → several outputs as the first and a count, ``(?,28,28,8)…+2``;
+3. names are cut in their middle with one ``…`` (``transformer_la…_11``), keeping the tree guides
+   and at least 12 cells of each name (Type 10, Connected to 12);
+4. shapes of rank 3 and more keep their first and last sizes only, ``(?,…,8)``;
+5. a last resort for rooms too narrow for all that (below the 60 columns ``--width`` allows):
+   text columns narrower still, deep trees losing the left part of their guides.
+
+A model known from its variables only (a weights file) drops ``STATIC_DROP_ORDER`` (Dtype, then
+Non-train.) in step 1. Columns chosen with ``--columns`` stay as long as anything else can give: steps 2-4 come first,
+then the chosen columns leave in ``DROP_ORDER``. A name is never wrapped onto a second line; a
+"Connected to" cell keeps one source per line. Lines under the table wrap at spaces.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -15,8 +34,9 @@ from rich.text import Text
 from modelscope.analysis.memory import TrainingMemory
 from modelscope.analysis.view import NO_NAME, View, display_name
 from modelscope.model.report import LayerInfo, Report, VariableInfo
+from modelscope.model.shapes import Shape
 from modelscope.render.fmt import (
-    GAP,
+    SHAPE_FORMS,
     compute_line,
     count,
     human_bytes,
@@ -28,14 +48,18 @@ from modelscope.render.fmt import (
     static_entries,
     tree_prefixes,
 )
+from modelscope.render.layout import LAST_RESORT, SQUEEZE, Column, Step, fit, render_rows, rule, wrap
 from modelscope.render.safe import printable
 
-_NUMERIC = ("Params", "Non-train.", "Calls", "MACs", "Act. memory")
+NUMERIC = ("Params", "Non-train.", "Calls", "MACs", "Act. memory")
 COLUMN_NAMES = {  # --columns names -> headers (Layer always shows)
     "type": "Type", "shape": "Output shape", "params": "Params", "nontrainable": "Non-train.",
     "calls": "Calls", "macs": "MACs", "memory": "Act. memory", "connected": "Connected to",
 }  # fmt: skip
-_FLOORS = {"Layer": 16, "Connected to": 12, "Type": 10, "Layer / variable": 16}  # narrowest a text column gets
+DROP_ORDER = ("Act. memory", "MACs", "Connected to", "Calls", "Non-train.", "Type")  # first to leave first
+STATIC_DROP_ORDER = ("Dtype", "Non-train.")  # the same for a model known from its variables only
+_LEAST = {"Layer": 12, "Connected to": 12, "Type": 10, "Layer / variable": 12}  # cells a cut name keeps
+_SHAPES = ("Output shape", "Shape")
 
 
 @dataclass(frozen=True)
@@ -70,7 +94,7 @@ def _connections(view: View, path: str, sources: dict[str, list[str]]) -> str:
     return "\n".join(names)
 
 
-def _layer_row(view: View, layer: LayerInfo, prefix: str, sources: dict[str, list[str]]) -> dict[str, Text]:
+def layer_row(view: View, layer: LayerInfo, prefix: str, sources: dict[str, list[str]]) -> dict[str, Text]:
     name = Text.assemble((prefix, "dim"), (display_name(layer), "bold" if layer.depth == 1 else ""))
     called = layer.calls > 0
     return {
@@ -93,7 +117,7 @@ def _bytes_or_unknown(size: int | None) -> str:
     return "?" if size is None else human_bytes(size)
 
 
-def _own_weights_row(report: Report) -> dict[str, Text] | None:
+def own_weights_row(report: Report) -> dict[str, Text] | None:
     """A row for variables the model holds itself (``self.add_weight`` in the model)."""
     own = [v for v in report.variables if v.layer == ""]
     if not own:
@@ -107,113 +131,99 @@ def _own_weights_row(report: Report) -> dict[str, Text] | None:
     }
 
 
-def _fit(widths: list[int], cols: list[str], room: int | None) -> list[int]:
-    """Narrow the text columns (down to a floor each) until the table fits ``room``.
-
-    Numbers and shapes never shrink; if the floors are reached the table stays wider.
-    """
-    if room is None:
-        return widths
-    widths = list(widths)
-    excess = sum(widths) + len(GAP) * (len(widths) - 1) - room
-    while excess > 0:
-        candidates = [i for i, c in enumerate(cols) if c in _FLOORS and widths[i] > _FLOORS[c]]
-        if not candidates:
-            break
-        widest = max(candidates, key=lambda i: widths[i] - _FLOORS[cols[i]])
-        widths[widest] -= 1
-        excess -= 1
-    return widths
+def _steps(drop_order: tuple[str, ...], chosen: bool) -> list[Step]:
+    drops = [("drop", c) for c in drop_order]
+    shorter = [("shorten", *_SHAPES)] * (SHAPE_FORMS - 2)
+    shortest = [("shorten", *_SHAPES)]
+    if chosen:  # the user's columns stay as long as anything else can give
+        return [*shorter, SQUEEZE, *shortest, *drops, LAST_RESORT]
+    return [*drops, *shorter, SQUEEZE, *shortest, LAST_RESORT]
 
 
-def _cell_lines(cell: Text, width: int) -> list[Text]:
-    """The cell's lines, each folded to ``width`` cells (long names wrap, never get cut)."""
-    lines: list[Text] = []
-    for line in cell.split("\n", allow_blank=True):
-        if cell_len(line.plain) <= width:
-            lines.append(line)
-            continue
-        cuts, used = [], 0
-        for i, ch in enumerate(line.plain):
-            used += cell_len(ch)
-            if used > width:
-                cuts.append(i)
-                used = cell_len(ch)
-        lines.extend(line.divide(cuts))
-    return lines or [Text("")]
+@dataclass
+class _Rows:
+    cols: list[str]
+    cells: list[dict[str, Text]] = field(default_factory=list)
+    guides: list[int] = field(default_factory=list)  # each row's tree guides (cells a cut name keeps)
+    shapes: list[tuple[Shape | None, ...] | None] = field(default_factory=list)  # None: the cell is text
+
+    def add(self, cells: dict[str, Text], guides: str = "", shapes: tuple[Shape | None, ...] | None = None) -> None:
+        self.cells.append(cells)
+        self.guides.append(cell_len(guides))
+        self.shapes.append(shapes)
 
 
-def _layout(cols: list[str], rows: list[dict[str, Text]], room: int | None) -> Text:
-    natural = [len(c) for c in cols]
-    for row in rows:
-        for i, col in enumerate(cols):
-            for line in row.get(col, Text("")).plain.split("\n"):
-                natural[i] = max(natural[i], cell_len(line))
-    widths = _fit(natural, cols, room)
+def _layout(rows: _Rows, room: int | None, steps: list[Step]) -> Text:
+    """The table (header, rule, rows) in ``room`` cells; the shape column's narrower forms are made
+    from each row's shapes."""
+    columns = []
+    for c in rows.cols:
+        cells = [row.get(c, Text("")) for row in rows.cells]
+        forms = [cells]
+        if c in _SHAPES and room is not None:
+            forms += [[cell if items is None else Text(shapes(items, level), style=cell.style)
+                       for cell, items in zip(cells, rows.shapes)] for level in range(1, SHAPE_FORMS)]  # fmt: skip
+        columns.append(Column(c, forms, numeric=c in NUMERIC, least=_LEAST.get(c),
+                              keep=rows.guides if c in ("Layer", "Layer / variable") else []))  # fmt: skip
+    placed = fit(columns, room, steps)
+    header, lines = render_rows(placed)
     out = Text()
-
-    def emit(cells: list[Text]) -> None:
-        split = [_cell_lines(cell, w) for cell, w in zip(cells, widths)]
-        for k in range(max(len(s) for s in split)):
-            parts = []
-            for i, (lines, w) in enumerate(zip(split, widths)):
-                piece = lines[k] if k < len(lines) else Text("")
-                pad = " " * max(w - cell_len(piece.plain), 0)
-                parts.append(Text(pad) + piece if cols[i] in _NUMERIC else piece + Text(pad))
-            line = Text(GAP).join(parts)
-            line.rstrip()
-            out.append_text(line)
-            out.append("\n")
-
-    emit([Text(c, style="bold") for c in cols])
-    out.append("─" * (sum(widths) + len(GAP) * (len(widths) - 1)) + "\n", style="dim")
-    for row in rows:
-        emit([row.get(c, Text("")) for c in cols])
+    out.append_text(header).append("\n").append_text(rule(placed)).append("\n")
+    for row in lines:
+        for line in row:
+            out.append_text(line).append("\n")
     return out
 
 
-def _static_rows(report: Report, view: View) -> tuple[list[str], list[dict[str, Text]]]:
-    cols = ["Layer / variable", "Shape", "Dtype", "Params"]
+def static_rows(report: Report, view: View) -> _Rows:
+    rows = _Rows(["Layer / variable", "Shape", "Dtype", "Params"])
     if report.totals.non_trainable:
-        cols.append("Non-train.")
-    rows = []
+        rows.cols.append("Non-train.")
     for prefix, item in static_entries(report, view):
         if isinstance(item, VariableInfo):
             name = item.path.rpartition("/")[2]
-            rows.append({"Layer / variable": Text.assemble((prefix, "dim"), (name, "italic")),
-                         "Shape": Text(shapes((item.shape,))), "Dtype": Text(item.dtype, style="dim"),
-                         "Params": Text(count(item.count)),
-                         "Non-train.": Text("" if item.trainable else count(item.count))})  # fmt: skip
+            cells = {"Layer / variable": Text.assemble((prefix, "dim"), (name, "italic")),
+                     "Shape": Text(shapes((item.shape,))), "Dtype": Text(item.dtype, style="dim"),
+                     "Params": Text(count(item.count)),
+                     "Non-train.": Text("" if item.trainable else count(item.count))}  # fmt: skip
+            rows.add(cells, prefix, (item.shape,))
         else:
             label = Text.assemble((prefix, "dim"), (display_name(item), "bold"))
             if item.cls:
                 label.append(f" ({item.cls})", style="cyan")
-            rows.append({"Layer / variable": label, "Params": Text(count(item.params), style="bold"),
-                         "Non-train.": Text(count(item.non_trainable) if item.non_trainable else "")})  # fmt: skip
-    return cols, rows
+            rows.add({"Layer / variable": label, "Params": Text(count(item.params), style="bold"),
+                      "Non-train.": Text(count(item.non_trainable) if item.non_trainable else "")}, prefix)  # fmt: skip
+    return rows
+
+
+def _layer_rows(report: Report, view: View, options: TableOptions) -> _Rows:
+    rows = _Rows(columns(report, view, options))
+    sources = view.sources() if "Connected to" in rows.cols else {}
+    layers = view.layers
+    for prefix, layer in zip(tree_prefixes(layers), layers):
+        rows.add(layer_row(view, layer, prefix, sources), prefix, layer.output_shapes if layer.calls else None)
+    own = own_weights_row(report)
+    if own:
+        rows.add(own)
+    return rows
 
 
 def render_table(report: Report, options: TableOptions = TableOptions()) -> Text:
     """A tree of every layer (down to ``options.depth``) with shapes and parameter counts; for a
-    model that was not run (weights file, SavedModel), a tree of layers and their variables."""
+    model that was not run (weights file, SavedModel), a tree of layers and their variables. Given
+    ``options.width``, everything fits in it (see the module's docstring)."""
     report = printable(report)
     view = View(report, options.depth)
-    layers = view.layers
     if report.static:
-        cols, rows = _static_rows(report, view)
+        rows, steps = static_rows(report, view), _steps(STATIC_DROP_ORDER, chosen=False)
     else:
-        cols = columns(report, view, options)
-        sources = view.sources() if "Connected to" in cols else {}
-        rows = [_layer_row(view, l, p, sources) for p, l in zip(tree_prefixes(layers), layers)]
-        own = _own_weights_row(report)
-        if own:
-            rows.append(own)
+        rows, steps = _layer_rows(report, view, options), _steps(DROP_ORDER, chosen=options.columns is not None)
     text = Text()
     text.append(report.model.name or NO_NAME, style="bold").append(f" ({model_kind(report)})\n")
-    text.append_text(_layout(cols, rows, options.width))
+    text.append_text(_layout(rows, options.width, steps))
     text.append("\n")
     text.append_text(footer(report, options.macs, options.training))
-    return text
+    return wrap(text, options.width) if options.width is not None else text
 
 
 def training_line(m: TrainingMemory) -> str:
