@@ -1,6 +1,17 @@
 """modelscope: see what your Keras models really are.
 
-``import modelscope`` is light: TensorFlow is imported only when a model is loaded or traced.
+Where you would write ``model.summary()``::
+
+    import modelscope
+    modelscope.summary(model, input_shape=(None, 28, 28, 1))
+
+``inspect`` returns the :class:`Report`; ``summary``, ``stats``, ``diff`` and ``graph`` show or
+return what the commands of the same names print. ``%load_ext modelscope`` adds the
+``%modelscope`` magic to a notebook.
+
+``import modelscope`` is light: the functions are imported on first use (from
+:mod:`modelscope.api`, with their full signatures), TensorFlow only when a model is loaded or
+traced.
 """
 
 from __future__ import annotations
@@ -10,62 +21,34 @@ from typing import TYPE_CHECKING, Any
 from modelscope.errors import ModelscopeError
 
 if TYPE_CHECKING:
+    from modelscope.api import diff, graph, inspect, stats, summary
     from modelscope.model.report import Report
 
-__all__ = ["ModelscopeError", "Report", "__version__", "graph", "inspect"]
+__all__ = ["ModelscopeError", "Report", "__version__", "diff", "graph", "inspect", "stats", "summary"]
 __version__ = "0.1.0"
+
+_LAZY = {"Report": "modelscope.model.report", "inspect": "modelscope.api", "summary": "modelscope.api",
+         "stats": "modelscope.api", "diff": "modelscope.api", "graph": "modelscope.api"}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
-    """``modelscope.Report`` on first use: the pytest plugin imports this package in every pytest
-    run, and the report module's dataclasses take tens of milliseconds to build."""
-    if name == "Report":
-        from modelscope.model.report import Report
+    """The public names on first use: the pytest plugin imports this package in every pytest
+    run, and the report and API modules take tens of milliseconds to import."""
+    if name in _LAZY:
+        import importlib
 
-        return Report
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'modelscope' has no attribute {name!r}")
 
 
-def inspect(
-    model_or_source: Any,
-    input_shape: Any = None,
-    dtype: Any = None,
-    *,
-    object: str | None = None,  # noqa: A002 - mirrors the CLI's --object
-    unsafe: bool = False,
-    imports: tuple[str, ...] = (),
-    signature: str | None = None,
-    method: str | None = None,
-) -> Report:
-    """Build and trace a model and return its report; see :func:`modelscope.api.inspect`."""
-    from modelscope.api import inspect as _inspect
-
-    return _inspect(model_or_source, input_shape, dtype, object=object, unsafe=unsafe, imports=imports,
-                    signature=signature, method=method)  # fmt: skip
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
-def graph(
-    model_or_source: Any,
-    input_shape: Any = None,
-    dtype: Any = None,
-    *,
-    object: str | None = None,  # noqa: A002
-    format: str = "svg",  # noqa: A002
-    depth: int | None = None,
-    rankdir: str = "TB",
-    show_input_shapes: bool = False,
-    edge_shapes: bool = False,
-    legend: bool = True,
-    unroll: bool = False,
-    macs: bool = False,
-    unsafe: bool = False,
-    imports: tuple[str, ...] = (),
-    signature: str | None = None,
-    method: str | None = None,
-) -> str | bytes:
-    """Draw a model (or a Report): SVG text by default; see :func:`modelscope.api.graph`."""
-    from modelscope.api import graph as _graph
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext modelscope``: registers the ``%modelscope`` magic (see :mod:`modelscope.magic`)."""
+    from modelscope.magic import register
 
-    return _graph(model_or_source, input_shape, dtype, object=object, format=format, depth=depth, rankdir=rankdir,
-                  show_input_shapes=show_input_shapes, edge_shapes=edge_shapes, legend=legend, unroll=unroll,
-                  macs=macs, unsafe=unsafe, imports=imports, signature=signature, method=method)  # fmt: skip
+    register(ipython)

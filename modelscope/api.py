@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -17,8 +17,9 @@ from modelscope.model.report import Report
 from modelscope.model.traced import build_report
 
 if TYPE_CHECKING:
-    from modelscope.analysis.diff import ArchitectureDiff, WeightsDiff
+    from modelscope.analysis.diff import Comparison
     from modelscope.analysis.stats import StatsReport
+    from modelscope.render.pictures import DotSource, PdfImage, PngImage, SvgImage
 
 
 def load_report(source: str, spec: InputSpec, object_name: str | None = None,
@@ -140,6 +141,47 @@ def inspect(
     return open_source(model_or_source, spec).report
 
 
+def summary(
+    model_or_source: Any,
+    input_shape: Any = None,
+    dtype: Any = None,
+    *,
+    depth: int | None = None,
+    columns: str | Sequence[str] | None = None,
+    macs: bool = True,
+    width: int | None = None,
+    batch_size: int | None = None,
+    optimizer: str = "adam",
+    object: str | None = None,  # noqa: A002
+    unsafe: bool = False,
+    imports: tuple[str, ...] = (),
+    signature: str | None = None,
+    method: str | None = None,
+) -> None:
+    """Show the true summary table where ``model.summary()`` would print it: as HTML in a
+    notebook, as the table on standard output elsewhere (see :mod:`modelscope.console`).
+
+    ``model_or_source`` and the load options are as for :func:`inspect` (a Report is shown as
+    it is). ``depth``, ``columns`` (``"type,params,macs"`` or a list), ``macs``, ``width``,
+    ``batch_size`` and ``optimizer`` are the options of ``modelscope summary``. Returns
+    nothing, like ``model.summary()``: :func:`inspect` returns the report itself.
+    """
+    from modelscope.analysis.memory import check_optimizer, training_memory
+    from modelscope.console import show
+    from modelscope.render import parse_columns
+    from modelscope.render.table import TableOptions
+    from modelscope.render.views import Shown
+
+    chosen = parse_columns(columns)
+    if batch_size is not None:
+        check_optimizer(optimizer)  # before the model is built
+    report = (model_or_source if isinstance(model_or_source, Report) else
+              inspect(model_or_source, input_shape, dtype, object=object, unsafe=unsafe, imports=imports,
+                      signature=signature, method=method))  # fmt: skip
+    training = training_memory(report, batch_size, optimizer) if batch_size is not None else None
+    show(Shown(report, TableOptions(depth=depth, width=width, columns=chosen, macs=macs, training=training)))
+
+
 def graph(
     model_or_source: Any,
     input_shape: Any = None,
@@ -158,10 +200,13 @@ def graph(
     imports: tuple[str, ...] = (),
     signature: str | None = None,
     method: str | None = None,
-) -> str | bytes:
-    """The model's graph: SVG or DOT text, PNG or PDF bytes. Options as the CLI's ``graph``."""
+) -> SvgImage | DotSource | PngImage | PdfImage:
+    """The model's graph: SVG or DOT text, PNG or PDF bytes (``str`` and ``bytes`` that a
+    notebook displays as the picture, see :mod:`modelscope.render.pictures`). Options as the
+    CLI's ``graph``; ``model_or_source`` may also be a Report."""
     from modelscope.render.dot import GraphOptions, render_dot
     from modelscope.render.graphviz import render_graph
+    from modelscope.render.pictures import picture
 
     report = (
         model_or_source
@@ -178,8 +223,7 @@ def graph(
         )  # fmt: skip
     )
     options = GraphOptions(depth, rankdir, show_input_shapes, edge_shapes, legend, unroll, macs)
-    data = render_graph(render_dot(report, options), format)
-    return data.decode("utf-8") if format in ("svg", "dot") else data
+    return picture(render_graph(render_dot(report, options), format), format)
 
 
 def stats(
@@ -219,12 +263,14 @@ def stats(
 def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_shape_a: Any = None,
          input_shape_b: Any = None, weights_a: str | None = None, weights_b: str | None = None,
          weights: bool = True, architecture: bool = True, unsafe: bool = False, imports: tuple[str, ...] = (),
-         signature: str | None = None) -> tuple[ArchitectureDiff | None, WeightsDiff | None]:  # fmt: skip
-    """Compare two models (sources, live models or saved report JSONs): the architecture diff and,
-    when both sides hold stored weights (model files, checkpoints, live models, or ``weights_a``/
+         signature: str | None = None) -> Comparison:  # fmt: skip
+    """Compare two models (sources, live models or saved report JSONs): a
+    :class:`~modelscope.analysis.diff.Comparison` holding the architecture diff and, when both
+    sides hold stored weights (model files, checkpoints, live models, or ``weights_a``/
     ``weights_b`` loaded into models built from code), the weights diff; each None when not made.
-    Fresh initialisations of two Python sources are not compared: they differ by chance alone."""
-    from modelscope.analysis.diff import architecture_diff, weights_diff
+    Fresh initialisations of two Python sources are not compared: they differ by chance alone.
+    It unpacks as ``architecture, weights = modelscope.diff(a, b)`` too."""
+    from modelscope.analysis.diff import Comparison, architecture_diff, weights_diff
     from modelscope.load.source import parse_source
 
     options = LoadOptions(unsafe, tuple(imports), signature)
@@ -249,4 +295,13 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     (ra, va), (rb, vb) = sides
     arch = architecture_diff(ra, rb) if architecture else None
     moved = weights_diff(ra, rb, va(), vb()) if weights and va is not None and vb is not None else None
-    return arch, moved
+    return Comparison(_label(a), _label(b), arch, moved)
+
+
+def _label(side: Any) -> str:
+    """How a compared side is named: its source as given, or the live model's name and class."""
+    if isinstance(side, (str, os.PathLike)):
+        return os.fspath(side)
+    if isinstance(side, Report):
+        return f"report of {side.model.name}"
+    return f"{getattr(side, 'name', '?')} ({type(side).__name__})"

@@ -133,8 +133,12 @@ def test_fallback_output_stays_off_stdout(report, tmp_path) -> None:
 def test_api_renders_reports_for_jupyter_and_files(report) -> None:
     import modelscope
 
-    svg = report._repr_svg_()
-    assert svg.startswith("<?xml") and "stem" in svg
-    assert modelscope.graph(report, format="dot") == render_dot(report)
-    assert modelscope.graph(report, format="png", depth=1).startswith(b"\x89PNG")
+    svg = modelscope.graph(report)
+    assert isinstance(svg, str) and svg._repr_svg_() == svg  # a notebook shows the picture
+    assert svg.startswith("<?xml") and "stem" in svg and repr(svg) == f"<SVG image, {len(svg):,} characters>"
+    dot = modelscope.graph(report, format="dot")
+    assert dot == render_dot(report) and dot._repr_svg_().startswith("<?xml")
+    png = modelscope.graph(report, format="png", depth=1)
+    assert png.startswith(b"\x89PNG") and png._repr_png_() == bytes(png)
+    assert not hasattr(report, "_repr_svg_")  # a report shows as its table (HTML), the graph on request
     assert report.to_dot(rankdir="LR") == render_dot(report, GraphOptions(rankdir="LR"))

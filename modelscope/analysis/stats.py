@@ -23,6 +23,7 @@ import numpy as np
 
 from modelscope.analysis.health import KERNEL_OUT_AXIS, RULES, Flag, Thresholds, flags_for
 from modelscope.analysis.spectral import Spectral, as_matrix, spectral
+from modelscope.model.display import Displayed
 from modelscope.model.report import Report, VariableInfo
 
 __all__ = ["RULES", "Flag", "Thresholds", "compute_stats", "variable_stats"]  # flags live in health.py
@@ -75,8 +76,8 @@ class LayerStats:
     dead_units: int | None = None
 
 
-@dataclass(frozen=True)
-class StatsReport:
+@dataclass(frozen=True, repr=False)
+class StatsReport(Displayed):
     report: Report
     variables: tuple[VariableStats, ...]
     layers: tuple[LayerStats, ...]

@@ -89,20 +89,6 @@ def load_options(model: dict[str, Any]) -> Any:
     return LoadOptions(unsafe=model["unsafe"], imports=tuple(model["imports"]), signature=model["signature"])
 
 
-def parse_columns(value: str | None) -> tuple[str, ...] | None:
-    """``--columns type,params,macs`` checked against the known names (no TensorFlow needed)."""
-    if value is None:
-        return None
-    from modelscope.render.table import COLUMN_NAMES
-
-    names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
-    unknown = [n for n in names if n not in COLUMN_NAMES]
-    if unknown or not names:
-        raise UsageError(f"--columns {value}: unknown {', '.join(unknown) or '(empty)'}; choose from "
-                         f"{', '.join(COLUMN_NAMES)}")  # fmt: skip
-    return names
-
-
 _GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 

@@ -20,7 +20,26 @@ def register(name: str, render: Callable[..., Any]) -> None:
 
 
 def renderer(name: str) -> Callable[..., Any]:
-    """The renderer registered as ``name`` (``dot``, ``svg``)."""
+    """The renderer registered as ``name`` (``dot``, ``shown``, ``describe``)."""
     if name not in _RENDERERS:
         importlib.import_module("modelscope.render.display")
     return _RENDERERS[name]
+
+
+class Displayed:
+    """How a result shows itself: HTML in a notebook, the table when printed, one line in
+    ``repr``. Reports, stats results and comparisons derive from this (as dataclasses with
+    ``repr=False``, so this ``__repr__`` stays)."""
+
+    def _repr_html_(self) -> str:
+        return str(renderer("shown")(self)._repr_html_())
+
+    def __rich__(self) -> Any:
+        """``rich.print(result)`` prints the table, styled, at the console's width."""
+        return renderer("shown")(self)
+
+    def __str__(self) -> str:
+        return str(renderer("shown")(self))
+
+    def __repr__(self) -> str:
+        return str(renderer("describe")(self))

@@ -385,6 +385,10 @@ class Report(Displayed):
             warnings=tuple(str(w) for w in data.get("warnings", ())),
         )  # fmt: skip
         check_report(report)
+        if schema in OLD_SCHEMAS:
+            from modelscope.model.rename import renamed
+
+            report = renamed(report)
         return report
 
     @classmethod
@@ -395,10 +399,6 @@ class Report(Displayed):
     def to_dot(self, **options: Any) -> str:
         """Graphviz DOT of the data flow; options as :class:`modelscope.render.dot.GraphOptions`."""
         return str(renderer("dot")(self, **options))
-
-    def _repr_svg_(self) -> str:
-        """Jupyter shows a report as its graph."""
-        return str(renderer("svg")(self))
 
 
 def _inline(match: re.Match[str]) -> str:

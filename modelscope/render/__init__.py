@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelscope.errors import UsageError
@@ -50,3 +50,19 @@ def render(result: Any, fmt: str, options: Any = None) -> str | Text:
     if fmt not in views:
         raise UsageError(f"--format {fmt}: not one of {', '.join(views)}")
     return views[fmt]()
+
+
+def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Table columns (``"type,params,macs"`` or a list of names) checked against the known names."""
+    if value is None:
+        return None
+    from modelscope.render.table import COLUMN_NAMES
+
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = tuple(str(n).strip().lower() for n in items if str(n).strip())
+    unknown = [n for n in names if n not in COLUMN_NAMES]
+    if unknown or not names:
+        shown = value if isinstance(value, str) else ",".join(map(str, items))
+        raise UsageError(f"--columns {shown}: unknown {', '.join(unknown) or '(empty)'}; choose from "
+                         f"{', '.join(COLUMN_NAMES)}")  # fmt: skip
+    return names
