@@ -100,6 +100,7 @@ def open_source(source: Any, spec: InputSpec, object_name: str | None = None,
                 options: LoadOptions | None = None) -> Opened:  # fmt: skip
     """Load and trace a source (or a live Keras model) for work that needs the weights' values."""
     if not isinstance(source, (str, os.PathLike)):
+        _check_live(source)
         from modelscope._keras import import_keras
 
         import_keras()
@@ -111,6 +112,32 @@ def open_source(source: Any, spec: InputSpec, object_name: str | None = None,
     if ref.kind == "report":
         raise UsageError(f"{source}: a saved report holds no weight values; give the model itself")
     return _open_ref(ref, spec, options or LoadOptions())
+
+
+def _check_live(model: Any) -> None:
+    """A live model must be a built-or-buildable Keras layer or model, not a class or a tensor."""
+    if isinstance(model, Report):
+        raise UsageError("a Report holds no weight values; give the model itself (or its source)")
+    if isinstance(model, type):
+        raise UsageError(f"{model.__name__} is a class: give a model built from it ({model.__name__}(...))")
+    if not callable(getattr(model, "call", None)) or not hasattr(model, "weights"):
+        kind = "a Keras tensor" if type(model).__name__ == "KerasTensor" else f"of type {type(model).__name__}"
+        raise UsageError(f"{_short_repr(model)} is {kind}, not a Keras model: give a keras.Model (or layer), "
+                         "a Report, or a source such as model.py or model.keras")  # fmt: skip
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_range(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """An option the CLI would check too (``--depth``, ``--width``, ...): an int in range, or None."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise UsageError(f"{name}={value!r}: must be a whole number {bound}")
 
 
 def inspect(
@@ -126,7 +153,8 @@ def inspect(
 ) -> Report:
     """Build and trace a model, returning its :class:`~modelscope.model.report.Report`.
 
-    ``model_or_source`` is a Keras model, or a source as the CLI takes it: ``file.py``,
+    ``model_or_source`` is a Keras model, a Report (returned as it is), or a source as the CLI
+    takes it: ``file.py``,
     ``file.py:attr``, ``package.module:attr``, ``model.keras``, ``model.h5``,
     ``model.weights.h5``, a SavedModel directory, a saved report ``.json``.
     ``input_shape`` is a shape (``(None, 28, 28, 1)`` or ``"None,28,28,1"``), a list of
@@ -136,6 +164,8 @@ def inspect(
     """
     spec = make_input_spec(input_shape, dtype, method)
     options = LoadOptions(unsafe, tuple(imports), signature)
+    if isinstance(model_or_source, Report):
+        return model_or_source
     if isinstance(model_or_source, (str, os.PathLike)):
         return load_report(os.fspath(model_or_source), spec, object, options)
     return open_source(model_or_source, spec).report
@@ -173,11 +203,20 @@ def summary(
     from modelscope.render.views import Shown
 
     chosen = parse_columns(columns)
+    for name, value, low in (("depth", depth, 1), ("width", width, 60), ("batch_size", batch_size, 1)):
+        _check_range(name, value, low)
     if batch_size is not None:
         check_optimizer(optimizer)  # before the model is built
-    report = (model_or_source if isinstance(model_or_source, Report) else
-              inspect(model_or_source, input_shape, dtype, object=object, unsafe=unsafe, imports=imports,
-                      signature=signature, method=method))  # fmt: skip
+    report = inspect(
+        model_or_source,
+        input_shape,
+        dtype,
+        object=object,
+        unsafe=unsafe,
+        imports=imports,
+        signature=signature,
+        method=method,
+    )
     training = training_memory(report, batch_size, optimizer) if batch_size is not None else None
     show(Shown(report, TableOptions(depth=depth, width=width, columns=chosen, macs=macs, training=training)))
 
@@ -208,20 +247,17 @@ def graph(
     from modelscope.render.graphviz import render_graph
     from modelscope.render.pictures import picture
 
-    report = (
-        model_or_source
-        if isinstance(model_or_source, Report)
-        else inspect(
-            model_or_source,
-            input_shape,
-            dtype,
-            object=object,
-            unsafe=unsafe,
-            imports=imports,
-            signature=signature,
-            method=method,
-        )  # fmt: skip
+    report = inspect(
+        model_or_source,
+        input_shape,
+        dtype,
+        object=object,
+        unsafe=unsafe,
+        imports=imports,
+        signature=signature,
+        method=method,
     )
+    _check_range("depth", depth, 1)
     options = GraphOptions(depth, rankdir, show_input_shapes, edge_shapes, legend, unroll, macs)
     return picture(render_graph(render_dot(report, options), format), format)
 
@@ -247,6 +283,7 @@ def stats(
     """
     from modelscope.analysis.stats import Thresholds, compute_stats
 
+    _check_range("bins", bins, 2, 200)
     spec = make_input_spec(input_shape, dtype, method)
     opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature))
     if weights:
@@ -277,6 +314,11 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     sides: list[tuple[Report, Any]] = []
     for side, shape, trained in ((a, input_shape_a, weights_a), (b, input_shape_b, weights_b)):
         spec = make_input_spec(shape if shape is not None else input_shape, dtype)
+        if isinstance(side, Report):
+            if trained:
+                raise UsageError(f"--weights for {_label(side)}: a Report holds no weight values")
+            sides.append((side, None))
+            continue
         if isinstance(side, (str, os.PathLike)):
             ref = parse_source(os.fspath(side))  # once: it syntax-checks a .py source
             if ref.kind == "report":
@@ -302,6 +344,9 @@ def _label(side: Any) -> str:
     """How a compared side is named: its source as given, or the live model's name and class."""
     if isinstance(side, (str, os.PathLike)):
         return os.fspath(side)
+    from modelscope.model.paths import automatic_base
+
     if isinstance(side, Report):
         return f"report of {side.model.name}"
-    return f"{getattr(side, 'name', '?')} ({type(side).__name__})"
+    name = str(getattr(side, "name", "?"))
+    return f"{automatic_base(name, type(side).__name__) or name} ({type(side).__name__})"

@@ -25,7 +25,8 @@ def show(view: Any) -> None:
     if in_kernel():
         from IPython.display import display
 
-        display(view)
+        # the table as HTML, and as text for front ends without HTML (jupyter console, nbconvert to text)
+        display({"text/html": view._repr_html_(), "text/plain": view.table().plain}, raw=True)
         return
     if sys.stdout.isatty():
         from rich.console import Console

@@ -1,14 +1,15 @@
 """``%load_ext modelscope``, then ``%modelscope model --input-shape None,28,28,1`` in a notebook.
 
-The line magic shows the summary of a variable (or of any source the CLI takes) where the
-user would have typed ``model.summary()``; ``%modelscope stats model`` and ``%modelscope graph
-model`` show the other two views. Options are the CLI's, parsed by click; a bad option or a
-model that cannot be traced prints the CLI's one-line message, not a traceback (``--traceback``
-shows it).
+The line magic shows the summary of a variable or expression (or of any source the CLI takes)
+where the user would have typed ``model.summary()``; ``%modelscope stats model`` and
+``%modelscope graph model`` show the other two views, wherever the line is in the cell.
+Options are the CLI's, parsed by click; a bad option or a model that cannot be traced prints
+the CLI's one-line message, not a traceback (``--traceback`` shows it).
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from typing import Any
@@ -40,32 +41,56 @@ def _options(**options: Any) -> dict[str, Any]:
     return options
 
 
+_FIRST_OPTION = re.compile(r"(?:^|\s)(?=--[A-Za-z]|-h(?:\s|$))")
+
+
+class _Help(Exception):
+    """``%modelscope --help``."""
+
+
 def parse(line: str) -> tuple[str, dict[str, Any]]:
-    """The view asked for and its options; a click.UsageError for a bad line."""
-    try:
-        words = shlex.split(line)
-    except ValueError as e:
-        raise click.UsageError(f"{e}") from None
-    view = words.pop(0) if words and words[0] in _VIEWS else "summary"
-    if not words or words[0] in ("-h", "--help"):
+    """The view asked for and its options; a click.UsageError for a bad line. The model is
+    everything before the first option, so an expression may hold spaces (``models[ 1 ]``);
+    quote a path with spaces."""
+    text = line.strip()
+    first, _, rest = text.partition(" ")
+    view = first if first in _VIEWS else "summary"
+    if first in _VIEWS:
+        text = rest.strip()
+    if text in ("-h", "--help"):
+        raise _Help
+    found = _FIRST_OPTION.search(text)
+    target, options = (text[: found.start()].strip(), text[found.start() :]) if found else (text, "")
+    if not target:
         raise click.UsageError("no model given")
-    options = _options.main(words, standalone_mode=False)
-    return view, options
+    try:
+        words = shlex.split(options)
+        if target[0] in "'\"":
+            unquoted = shlex.split(target)
+            if len(unquoted) != 1:
+                raise click.UsageError(f"one model expected, got {target}")
+            target = unquoted[0]
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    return view, _options.main([*words, "--", target], standalone_mode=False)
 
 
 def _target(source: str, namespace: dict[str, Any]) -> Any:
-    """The user's variable or expression, else the text as a source path."""
+    """The user's variable or expression, else (a name that is not defined, or not Python) the
+    text as a source path."""
     try:
         return eval(source, namespace)  # noqa: S307 - the user's own expression, as %timeit evaluates its line
-    except NameError:
-        return source
-    except SyntaxError:
-        return source  # a path such as samples/hybrid_cnn.py:build
+    except (NameError, SyntaxError):
+        return source  # samples/hybrid_cnn.py, cnn.keras, pkg.module:build
+    except Exception as e:
+        raise click.UsageError(f"could not evaluate {source!r}: {type(e).__name__}: {e}") from None
 
 
-def run(line: str, namespace: dict[str, Any]) -> Any:
-    """What ``%modelscope LINE`` shows: the summary is displayed, stats and graphs returned."""
+def run(line: str, namespace: dict[str, Any]) -> None:
+    """Show what ``%modelscope LINE`` asks for (see the module docstring)."""
     import modelscope
+    from modelscope.console import in_kernel, show
+    from modelscope.render.views import Shown
 
     traceback = "--traceback" in line.split()
     try:
@@ -75,12 +100,21 @@ def run(line: str, namespace: dict[str, Any]) -> Any:
         load = {"object": o["object_name"], "unsafe": o["unsafe"], "imports": tuple(o["imports"]),
                 "signature": o["signature"], "method": o["method"]}  # fmt: skip
         if view == "stats":
-            return modelscope.stats(model, shapes, dtypes, weights=o["weights"], **load)
-        if view == "graph":
-            return modelscope.graph(model, shapes, dtypes, format=o["fmt"], depth=o["depth"], **load)
-        modelscope.summary(model, shapes, dtypes, depth=o["depth"], columns=o["columns"], macs=not o["no_macs"],
-                           width=o["width"], batch_size=o["batch_size"], optimizer=o["optimizer"], **load)  # fmt: skip
-        return None
+            show(Shown(modelscope.stats(model, shapes, dtypes, weights=o["weights"], **load)))
+        elif view == "graph":
+            picture = modelscope.graph(model, shapes, dtypes, format=o["fmt"], depth=o["depth"], **load)
+            if in_kernel():
+                from IPython.display import display
+
+                display(picture)
+            else:
+                print(repr(picture))
+        else:
+            modelscope.summary(model, shapes, dtypes, depth=o["depth"], columns=o["columns"],
+                               macs=not o["no_macs"], width=o["width"], batch_size=o["batch_size"],
+                               optimizer=o["optimizer"], **load)  # fmt: skip
+    except _Help:
+        print(USAGE)
     except (click.ClickException, ModelscopeError) as e:
         if traceback:
             raise
@@ -88,14 +122,13 @@ def run(line: str, namespace: dict[str, Any]) -> Any:
         print(f"%modelscope: {message}", file=sys.stderr)
         if isinstance(e, click.UsageError):
             print(USAGE, file=sys.stderr)
-        return None
 
 
 def register(ipython: Any) -> None:
     """Add ``%modelscope`` to an IPython shell (``%load_ext modelscope`` calls this)."""
 
-    def modelscope(line: str) -> Any:
-        return run(line, ipython.user_ns)
+    def modelscope(line: str) -> None:
+        run(line, ipython.user_ns)
 
     modelscope.__doc__ = f"Show what a Keras model really is.\n\n{USAGE}"
     ipython.register_magic_function(modelscope, magic_kind="line", magic_name="modelscope")

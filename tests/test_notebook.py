@@ -55,8 +55,8 @@ print(json.dumps({"total": ref.count_params(),
 second = modelscope.inspect(CNN_Model(), (None, 28, 28, 1))
 print([l.path for l in first.layers] == [l.path for l in second.layers])
 second""",
-    # 8: a mistake gets one line, not a traceback
-    "%modelscope no_such_file.py --input-shape None,4",
+    # 8: a mistake gets one line, not a traceback; so does something that is not a model
+    "%modelscope no_such_file.py --input-shape None,4\n%modelscope 42\n%modelscope models[5]",
     # 9: the README's example, verbatim
     readme_notebook_code(),
 ]
@@ -116,6 +116,8 @@ def test_summary_displays_the_tree_table_as_html(outputs) -> None:
     assert page.count("<details") == 2  # fe and classifier fold; their seven layers inside
     assert "<script" not in page.lower()
     assert not _stream(outputs[2], "stdout")  # displayed, not printed
+    plain = _mime(outputs[2], "text/plain")  # front ends without HTML get the table as text
+    assert plain.startswith("cnn__model (CNN_Model, hybrid)\n") and "Total params: 107,706" in plain
 
 
 def test_magic_shows_the_same_table(outputs) -> None:
@@ -166,6 +168,8 @@ def test_the_readme_example_shows_the_true_table(outputs) -> None:
 def test_a_mistake_prints_one_line_not_a_traceback(outputs) -> None:
     err = _stream(outputs[8], "stderr")
     assert err.startswith("%modelscope: ") and "no_such_file.py" in err
+    assert "%modelscope: 42 is of type int, not a Keras model" in err
+    assert "%modelscope: could not evaluate 'models[5]': NameError" not in err and "models[5]" in err
     assert "Traceback" not in err and all(o.get("output_type") != "error" for o in outputs[8])
 
 

@@ -150,3 +150,83 @@ def test_magic_line_parsing() -> None:
         parse("")
     with pytest.raises(click.UsageError, match="No such option"):
         parse("model --nope")
+
+
+def test_a_stable_path_always_wins_and_an_ambiguous_keras_name_is_refused() -> None:
+    layers = (
+        _layer("dense_1", "dense_1", "Dense"),  # Keras numbered these from 1: stable dense, dense_1
+        _layer("dense_2", "dense_2", "Dense"),
+        _layer("a", "a", "Block"), _layer("a/p", "proj", "Dense", attr="p"),
+        _layer("b", "b", "Block"), _layer("b/p", "proj", "Dense", attr="p"),
+    )  # fmt: skip
+    report = build_report(TracedModel(residual_model().model, (), (), layers, (), (), ()))
+    assert [l.path for l in report.layers][:2] == ["dense", "dense_1"]
+    assert report.layer("dense_1").name == "dense_2"  # a stable path means that path, whatever Keras called it
+    assert report.layer("dense_2").path == "dense_1"  # a Keras name that is no stable path finds its layer
+    with pytest.raises(KeyError, match=r"'proj' is the Keras name of 2 layers \(a/p, b/p\): give a stable path"):
+        report.layer("proj")
+
+
+def test_automatic_input_and_output_names_become_stable() -> None:
+    from dataclasses import replace
+
+    base = residual_model()
+    traced = replace(base, inputs=(replace(base.inputs[0], name="keras_tensor_22"),),
+                     outputs=(replace(base.outputs[0], name="dense_9"),),
+                     layers=tuple(replace(l, name="dense_9") if l.path == "tied" else l
+                                  for l in base.layers))  # fmt: skip
+    report = build_report(traced)
+    assert report.inputs[0].name == "input"
+    assert report.outputs[0].name == "dense" and report.outputs[0].producers == ("dense",)  # its layer's path
+    two = replace(base, inputs=(replace(base.inputs[0], name="input_layer_3"), replace(base.inputs[0], name="ids")))
+    assert [i.name for i in build_report(two).inputs] == ["input_0", "ids"]
+
+
+def test_a_slash_in_a_foreign_name_does_not_nest() -> None:
+    layers = (_layer("x", "</script>", "Dense"),)
+    report = build_report(TracedModel(residual_model().model, (), (), layers, (), (), ()))
+    assert [l.path for l in report.layers] == ["<_script>"]
+
+
+def test_python_api_refuses_what_the_cli_refuses() -> None:
+    import modelscope
+    from modelscope.errors import UsageError
+
+    report = build_report(residual_model())
+    with pytest.raises(UsageError, match="42 is of type int, not a Keras model"):
+        modelscope.summary(42)
+    with pytest.raises(UsageError, match=r"Report is a class: give a model built from it \(Report\(...\)\)"):
+        modelscope.inspect(Report)
+    with pytest.raises(UsageError, match="a Report holds no weight values"):
+        modelscope.stats(report)
+    for options, message in (({"width": 10}, "width=10: must be a whole number at least 60"),
+                             ({"width": "80"}, "width='80'"), ({"depth": 0}, "depth=0"),
+                             ({"batch_size": -3}, "batch_size=-3")):  # fmt: skip
+        with pytest.raises(UsageError, match=message):
+            modelscope.summary(report, **options)
+    assert modelscope.inspect(report) is report
+    comparison = modelscope.diff(report, report)  # reports compare without TensorFlow
+    assert comparison.architecture is not None and comparison.architecture.equal and comparison.weights is None
+
+
+def test_a_name_and_its_keras_name_lose_the_keras_name_before_being_cut() -> None:
+    from rich.text import Text
+
+    from modelscope.render.layout import truncate
+
+    label = Text("├── blocks[3] (ffn_3_intermediate_dense_output_projection)")
+    assert truncate(label, 30, keep=4).plain == "├── blocks[3]"
+    assert truncate(Text("├── a_very_long_attribute_name[3] (x_y)"), 20, keep=4).plain == "├── a_very_long_…[3]"
+
+
+def test_magic_lines_with_spaces_help_and_bad_expressions() -> None:
+    from modelscope.magic import _Help, _target, parse
+
+    assert parse("models[ 1 ] --depth 2")[1]["source"] == "models[ 1 ]"
+    assert parse("models[-1]")[1]["source"] == "models[-1]"
+    with pytest.raises(_Help):
+        parse("--help")
+    assert _target("samples/hybrid_cnn.py", {}) == "samples/hybrid_cnn.py"  # not Python: a source path
+    assert _target("models[0]", {"models": ["m"]}) == "m"
+    with pytest.raises(click.UsageError, match=r"could not evaluate 'models\[5\]': IndexError"):
+        _target("models[5]", {"models": []})

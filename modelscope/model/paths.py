@@ -70,7 +70,7 @@ def _parts(group: list[NamedLayer]) -> list[str]:
         if name is None:
             parts.append("")
             continue
-        parts.append(_free(name or snake_case(layer.cls) or "layer", taken))
+        parts.append(_free((name or snake_case(layer.cls) or "layer").replace("/", "_"), taken))  # "/" only nests
     counters: dict[str, int] = {}
     for i, (layer, name) in enumerate(zip(group, chosen)):
         if name is None:

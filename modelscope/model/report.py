@@ -214,7 +214,8 @@ class Report(Displayed):
     _index: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
     _children: dict[str | None, list[LayerInfo]] = field(default_factory=dict, init=False, repr=False,
                                                          compare=False)  # fmt: skip
-    _by_keras_name: dict[str, LayerInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_keras_name: dict[str, list[LayerInfo]] = field(default_factory=dict, init=False, repr=False,
+                                                       compare=False)  # fmt: skip
 
     def __post_init__(self) -> None:
         self._index.update((layer.path, layer) for layer in self.layers)
@@ -223,25 +224,31 @@ class Report(Displayed):
 
     # -- navigation ---------------------------------------------------------------------------
     def layer(self, path: str) -> LayerInfo:
-        """The layer at stable ``path`` (``fe/conv2d``), or the one layer Keras calls ``path``
-        (its name, ``conv2d_8``, or the path of Keras names, ``sequential_8/conv2d_8``);
-        ``KeyError`` naming the known paths if there is none."""
-        found = self._index.get(path) or self._keras_names().get(path)
-        if found is None:
-            raise KeyError(f"no layer {path!r}; layers: {', '.join(self._index)}")
-        return found
+        """The layer at stable ``path`` (``fe/conv2d``). A string that is no layer's stable path may
+        be a Keras name (``conv2d_8``) or the path of Keras names (``sequential_8/conv2d_8``) of
+        exactly one layer. ``KeyError`` saying what is there otherwise."""
+        found = self._index.get(path)
+        if found is not None:
+            return found
+        matches = self._keras_names().get(path, [])
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise KeyError(f"{path!r} is the Keras name of {len(matches)} layers "
+                           f"({', '.join(l.path for l in matches[:8])}): give a stable path")  # fmt: skip
+        known = list(self._index)
+        listed = ", ".join(known[:40]) + (f", … ({len(known)} layers)" if len(known) > 40 else "")
+        raise KeyError(f"no layer {path!r}; layers: {listed}")
 
-    def _keras_names(self) -> dict[str, LayerInfo]:
-        """Keras names and Keras-name paths that name one layer only."""
+    def _keras_names(self) -> dict[str, list[LayerInfo]]:
+        """Each Keras name and path of Keras names -> the layers it names."""
         if not self._by_keras_name:
-            names: dict[str, list[LayerInfo]] = {}
             keras_path: dict[str, str] = {}
             for layer in self.layers:
                 parent = keras_path.get(layer.parent or "", "")
                 keras_path[layer.path] = f"{parent}/{layer.name}" if parent else layer.name
-                for key in {layer.name, keras_path[layer.path]}:
-                    names.setdefault(key, []).append(layer)
-            self._by_keras_name.update((k, v[0]) for k, v in names.items() if len(v) == 1)
+                for key in dict.fromkeys((layer.name, keras_path[layer.path])):
+                    self._by_keras_name.setdefault(key, []).append(layer)
         return self._by_keras_name
 
     def children(self, path: str | None) -> list[LayerInfo]:

@@ -105,7 +105,9 @@ def render_report_html(report: Report, options: TableOptions | None = None) -> s
     report = printable(report)
     view = View(report, options.depth)
     cols, rows = _static_tree(report, view) if report.static else _layer_tree(report, view, options)
-    grid = [Column(c, c in NUMERIC, _CAPS.get(c)) for c in cols]
+    indent = _INDENT * (max((depth for depth, _ in rows), default=1) - 1) + _MARKER  # the cap is for the name
+    grid = [Column(c, c in NUMERIC, _CAPS[c] + (indent if k == 0 else 0) if c in _CAPS else None)
+            for k, c in enumerate(cols)]  # fmt: skip
     name = esc(report.model.name or NO_NAME)
     head = f'<div class="hd"><span class="b">{name}</span> ({esc(model_kind(report))})</div>'
     body = table(grid, _widths(cols, rows), _tree_rows(cols, rows), kind="tr")

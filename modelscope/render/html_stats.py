@@ -4,6 +4,7 @@ histogram as a small inline SVG, flagged rows tinted (pure)."""
 from __future__ import annotations
 
 from modelscope.analysis.stats import Histogram, StatsReport, VariableStats
+from modelscope.analysis.view import NO_NAME
 from modelscope.render.html_base import Column, cell, document, esc, table, text_html, width
 from modelscope.render.safe import printable
 from modelscope.render.stats import StatsOptions, layer_title, number, select
@@ -81,7 +82,7 @@ def render_stats_html(result: StatsReport, options: StatsOptions | None = None) 
         cells.append(f"<span>{histogram_svg(v.histogram)}</span>")
         rows.append(f'<div class="r{" fl" if flagged else ""}">{" ".join(cells)}</div>')
     info = result.report.model
-    head = (f'<div class="hd"><span class="b">{esc(info.name)}</span> ({esc(info.cls or info.kind)})'
+    head = (f'<div class="hd"><span class="b">{esc(info.name or NO_NAME)}</span> ({esc(info.cls or info.kind)})'
             " · weight statistics</div>")  # fmt: skip
     if flags:
         lines = [f'<div class="b x">{len(flags)} flag(s):</div>']

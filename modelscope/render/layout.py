@@ -142,15 +142,21 @@ def _take(plain: str, cells: int, from_end: bool = False) -> int:
 
 
 def truncate(text: Text, width: int, keep: int = 0) -> Text:
-    """``text`` in at most ``width`` cells: its first ``keep`` cells (tree guides) kept, the rest cut in
-    its middle with one ``…`` (``transformer_la…_11``: the start and the last part of a name). Guides
-    that leave no room for a name lose their left part."""
+    """``text`` in at most ``width`` cells: its first ``keep`` cells (tree guides) kept, then a name
+    followed by a Keras name in brackets loses the brackets, then the rest is cut in its middle with
+    one ``…`` (``transformer_la…_11``: the start and the last part of a name). Guides that leave no
+    room for a name lose their left part."""
     plain = text.plain
     if cell_len(plain) <= width:
         return text
     if width <= 0:
         return Text()
     guides = _take(plain, keep)
+    aside = plain.find(" (", guides)
+    if aside > guides and plain.endswith(")"):  # "name (keras_name)": the name alone first
+        text, plain = text[:aside], plain[:aside]
+        if cell_len(plain) <= width:
+            return text
     first = guides - _take(plain[:guides], min(keep, max(width - 4, 0)), from_end=True)
     room = width - cell_len(plain[first:guides]) - 1
     head, tail = _split(plain[guides:], room)

@@ -20,6 +20,7 @@ from typing import Any
 from rich.text import Text
 
 from modelscope.analysis.stats import RULES, LayerStats, Moments, StatsReport, VariableStats
+from modelscope.analysis.view import NO_NAME
 from modelscope.render.layout import LAST_RESORT, SQUEEZE, Column, fit, render_rows, rule, wrap
 from modelscope.render.safe import printable
 
@@ -180,7 +181,7 @@ def render_stats_table(stats: StatsReport, options: StatsOptions = StatsOptions(
     header, lines = render_rows(placed)
     out = Text()
     info = stats.report.model
-    out.append(info.name, style="bold").append(f" ({info.cls or info.kind}) · weight statistics\n")
+    out.append(info.name or NO_NAME, style="bold").append(f" ({info.cls or info.kind}) · weight statistics\n")
     out.append_text(header).append("\n").append_text(rule(placed)).append("\n")
     for i, (row, variable) in enumerate(zip(lines, variables)):
         if i in titles:

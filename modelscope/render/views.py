@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelscope.analysis.view import NO_NAME
 from modelscope.render.fmt import count, shapes
 from modelscope.render.safe import printable
 
@@ -96,7 +97,7 @@ def describe(result: Any) -> str:
     if kind == "stats":
         m = result.report.model
         flags = len(result.flags)
-        return printable(f"<StatsReport {m.name} ({m.cls}): {len(result.variables)} variables, "
+        return printable(f"<StatsReport {m.name or NO_NAME} ({m.cls}): {len(result.variables)} variables, "
                          f"{flags} health flag{'s' if flags != 1 else ''}>")  # fmt: skip
     if kind == "diff":
         parts = []
@@ -107,5 +108,5 @@ def describe(result: Any) -> str:
         return printable(f"<Comparison {result.a} -> {result.b}: {', '.join(parts) or 'nothing compared'}>")
     m, t = result.model, result.totals
     inputs = ", ".join(shapes((i.shape,)) for i in result.inputs)
-    return printable(f"<Report {m.name} ({m.cls}, {m.kind}): {len(result.layers)} layers, "
+    return printable(f"<Report {m.name or NO_NAME} ({m.cls}, {m.kind}): {len(result.layers)} layers, "
                      f"{count(t.params)} params" + (f", input {inputs}" if inputs else "") + ">")  # fmt: skip
