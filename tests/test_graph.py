@@ -64,21 +64,27 @@ def test_unroll_draws_one_box_per_call(keras_fresh) -> None:
 
     report = modelscope.inspect(LoopNet(), (None, 16))
     assert [(c.layer, c.index) for c in report.calls] == [("shared", 0), ("shared", 1), ("shared", 2)]
-    dot = render_dot(report, GraphOptions(unroll=True))
+    dot = render_dot(report, GraphOptions(unroll=True, unfold=True))  # both blocks (identical: one box by default)
     edges = [line.strip() for line in dot.splitlines() if "->" in line]
     chain = ['"blocks[1]/norm" -> "/call/0/shared"', '"/call/0/shared" -> "/call/1/shared"',
              '"/call/1/shared" -> "/call/2/shared"', '"/call/2/shared" -> bn']  # fmt: skip
     assert [e for e in edges if "shared" in e] == chain
     assert "shared (call 2 of 3)" in dot and "shared ×3" not in dot
-    assert modelscope.Report.from_json(report.to_json()).to_dot(unroll=True) == dot
+    assert modelscope.Report.from_json(report.to_json()).to_dot(unroll=True, unfold=True) == dot
+    folded = render_dot(report, GraphOptions(unroll=True))
+    assert '"blocks[0]/norm" -> "/call/0/shared"' in folded and "blocks[1]" not in folded
 
 
 def test_depth_one_shows_only_top_level_blocks(keras_fresh) -> None:
     from tests.models import LoopNet
 
-    dot = render_dot(modelscope.inspect(LoopNet(), (None, 16)), GraphOptions(depth=1))
+    report = modelscope.inspect(LoopNet(), (None, 16))
+    dot = render_dot(report, GraphOptions(depth=1, unfold=True))
     assert "cluster_blocks[0]" not in dot and "blocks[0]/" not in dot
     assert 'stem -> "blocks[0]"' in dot and '"blocks[0]" -> "blocks[1]"' in dot and '"blocks[1]" -> shared' in dot
+    folded = render_dot(report, GraphOptions(depth=1))  # the two identical blocks: one box
+    assert "blocks[0…1] ×2 (block0…1)" in folded and "blocks[1]" not in folded
+    assert 'stem -> "blocks[0]"' in folded and '"blocks[0]" -> shared' in folded
 
 
 def test_container_with_its_own_output_ops_gets_an_ops_node(keras_fresh) -> None:

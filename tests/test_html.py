@@ -245,12 +245,13 @@ def _big_report(blocks: int = 100, per_block: int = 9) -> Report:
 def test_report_of_a_thousand_layers_stays_small() -> None:
     big = _big_report()
     assert len(big.layers) == 1000
-    text = render_report_html(big)
+    text = render_report_html(big, TableOptions(unfold=True))  # folded, it is one block (tests/test_fold.py)
     doc = check_well_formed(text)
     assert len(doc.find_all("details")) == 100 and len(doc.find_all("style")) == 1
     assert len(text) < 400 * len(big.layers)  # bytes per layer: no per-row style
     names = [r.cells()[0].text() for r in rows(doc)]
     assert names == [display_name(l) for l in big.layers]
+    assert len(rows(check_well_formed(render_report_html(big)))) == 10  # block_0…99 ×100 and its Dense layers
 
 
 # -- statistics ----------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 Renderers share this: the table's "connected to" column and the graph's edges are the same
 data flow, folded so that anything deeper than ``depth`` counts as its visible ancestor.
+:class:`modelscope.analysis.fold.FoldedView` also shows runs of identical blocks as one row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from modelscope.model.paths import automatic_base
@@ -31,7 +33,42 @@ class View:
 
     @property
     def layers(self) -> list[LayerInfo]:
+        """The layers shown, parents first."""
         return list(self.report.walk(self.depth))
+
+    def children(self, path: str | None) -> list[LayerInfo]:
+        """The shown children of ``path`` (``None``: the model's own)."""
+        return self.report.children(path)
+
+    def label(self, layer: LayerInfo) -> str:
+        """The name a shown layer's row or box carries."""
+        return display_name(layer)
+
+    def times(self, path: str) -> int:
+        """How many identical blocks the row of ``path`` stands for (see ``fold.py``)."""
+        return 1
+
+    @property
+    def folded(self) -> bool:
+        """Whether some row stands for several identical blocks."""
+        return False
+
+    def flow(self) -> Iterator[tuple[str, str]]:
+        """``(src, dst)`` of the edges between layers, as this view draws them (for the table:
+        a source is named as the row or block it comes from)."""
+        return ((e.src, e.dst) for e in self.report.edges)
+
+    def feeds(self) -> Iterator[tuple[str, str]]:
+        """``(input name, consumer)`` for each layer a model input feeds."""
+        return ((item.name, consumer) for item in self.report.inputs for consumer in item.consumers)
+
+    def graph_end(self, path: str) -> str:
+        """The layer whose box draws an edge end at ``path`` (the graph draws shown layers only)."""
+        return path
+
+    def graph_edge(self, src: str, dst: str) -> tuple[str, str] | None:
+        """An edge's ends as the graph draws them; None when it is not drawn."""
+        return src, dst
 
     def visible(self, path: str) -> str:
         """The visible layer standing for ``path`` (itself, or its ancestor at ``depth``)."""
@@ -64,14 +101,13 @@ class View:
             if src not in bucket:
                 bucket.append(src)
 
-        for edge in self.report.edges:
-            src, dst = self.visible(edge.src), self.visible(edge.dst)
-            loop = edge.src == edge.dst  # a layer applied to its own output, kept
+        for src_path, dst_path in self.flow():
+            src, dst = self.visible(src_path), self.visible(dst_path)
+            loop = src_path == dst_path  # a layer applied to its own output, kept
             if loop or not self._is_within(dst, src):  # not inside one folded layer
-                add(src, edge.dst, loop)
-        for item in self.report.inputs:
-            for consumer in item.consumers:
-                add(f"input:{item.name}", consumer)
+                add(src, dst_path, loop)
+        for name, consumer in self.feeds():
+            add(f"input:{name}", consumer)
         return result
 
     def is_chain(self) -> bool:

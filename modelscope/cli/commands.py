@@ -73,6 +73,7 @@ _WIDTH = click.option(
     "connected (Layer always shows). Default: those that say something.",
 )
 @click.option("--no-macs", is_flag=True, help="Leave out the MACs and activation-memory columns and the compute line.")
+@click.option("--unfold", is_flag=True, help="List every block of a run of identical blocks (default: one row, xN).")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -94,6 +95,7 @@ def summary(
     width: int | None,
     columns: str | None,
     no_macs: bool,
+    unfold: bool,
     batch_size: int | None,
     optimizer: str,
     **model: Any,
@@ -123,7 +125,7 @@ def summary(
     from modelscope.render.table import TableOptions
 
     width = terminal_width(output, width)
-    options = TableOptions(depth=depth, width=width, columns=chosen, macs=not no_macs, training=training)
+    options = TableOptions(depth=depth, width=width, columns=chosen, macs=not no_macs, training=training, unfold=unfold)
     emit(render(report, fmt, options), output, inputs_of(source, model), width)
 
 
@@ -158,6 +160,7 @@ def summary(
 )
 @click.option("--no-legend", is_flag=True, help="Leave out the colour legend.")
 @click.option("--macs", "show_macs", is_flag=True, help="Label each box with the layer's MACs per sample.")
+@click.option("--unfold", is_flag=True, help="Draw every block of a run of identical blocks (default: one, marked xN).")
 def graph(
     source: str,
     output: str | None,
@@ -169,6 +172,7 @@ def graph(
     unroll: bool,
     no_legend: bool,
     show_macs: bool,
+    unfold: bool,
     **model: Any,
 ) -> None:
     """Draw SOURCE's traced data flow with Graphviz: SVG, PNG, PDF or DOT.
@@ -191,7 +195,8 @@ def graph(
     if depth is None and report.model.kind == "savedmodel":
         depth = SAVEDMODEL_GRAPH_DEPTH  # a recovered tree can be large; --depth shows more
     options = GraphOptions(depth=depth, rankdir=rankdir, show_input_shapes=show_input_shapes,
-                           edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll, macs=show_macs)  # fmt: skip
+                           edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll, macs=show_macs,
+                           unfold=unfold)  # fmt: skip
     data = render_graph(render_dot(report, options), kind)
     target = output or safe_file_name(report.model.name, kind)
     write_output(data, target, inputs_of(source, model))
@@ -289,6 +294,7 @@ def diff(
     imports: tuple[str, ...],
     unsafe: bool,
     signature: str | None,
+    materialize: bool,
     weights_a: str | None,
     weights_b: str | None,
     weights_only: bool,
@@ -323,7 +329,7 @@ def diff(
             comparison = compute(a, b, shape(input_shapes), shape(dtypes), input_shape_a=shape(shapes_a),
                                   input_shape_b=shape(shapes_b), weights_a=weights_a, weights_b=weights_b,
                                   architecture=not weights_only, unsafe=unsafe,
-                                  imports=imports, signature=signature)  # fmt: skip
+                                  imports=imports, signature=signature, materialize=materialize)  # fmt: skip
     except ModelscopeError as e:
         e.exit_code = ExitCode.USAGE  # diff(1): 2 is trouble, 1 means "different"
         raise

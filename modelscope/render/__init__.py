@@ -31,7 +31,8 @@ def render(result: Any, fmt: str, options: Any = None) -> str | Text:
         from modelscope.render.table import TableOptions, render_table
 
         table = options or TableOptions()
-        views = {"json": result.to_json, "markdown": lambda: render_markdown(result, table.depth, macs=table.macs),
+        views = {"json": result.to_json,
+                 "markdown": lambda: render_markdown(result, table.depth, table.macs, table.unfold),
                  "table": lambda: render_table(result, table)}  # fmt: skip
     elif isinstance(result, StatsReport):
         from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table

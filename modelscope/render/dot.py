@@ -4,6 +4,12 @@ One node per layer (a layer called N times is one node marked ``×N``), inputs a
 their own nodes, nested layers as clusters, edges along the traced data flow. Node ids are
 layer paths, so the DOT is the same on every run; user-chosen names only ever appear inside
 escaped HTML labels, never as markup.
+
+A run of identical blocks (:mod:`modelscope.analysis.fold`) is drawn once, as its first block: a
+cluster with a thick border, or a box with a double border, named ``blocks[0…79] ×80``, its
+parameters and MACs marked ``each``. An edge into any block of the run comes into the first
+block's box (or the child of it at the same relative path); an edge out of any block leaves from
+there too; edges between blocks of the run are not drawn. ``GraphOptions.unfold`` draws every block.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 
 import graphviz
 
-from modelscope.analysis.view import View, display_name
+from modelscope.analysis.fold import make_view
 from modelscope.errors import UsageError
 from modelscope.model.report import CallInfo, LayerInfo, Report
 from modelscope.model.shapes import format_shape
@@ -46,6 +52,7 @@ class GraphOptions:
     legend: bool = True
     unroll: bool = False  # one box per call for layers called several times
     macs: bool = False  # add each layer's MACs per sample to its box
+    unfold: bool = False  # every block of a run of identical blocks (default: one box marked ×N)
 
 
 def node_id(path: str) -> str:
@@ -94,12 +101,15 @@ def _small(text: str, size: int = 10) -> str:
     return f'<font point-size="{size}">{_e(text)}</font>'
 
 
-def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None = None) -> str:
+def _node_label(layer: LayerInfo, name: str, options: GraphOptions, call: CallInfo | None = None,
+                each: bool = False) -> str:  # fmt: skip
+    """A box: ``name`` (``×N`` after it for N calls), class, shapes, parameters; ``each`` marks
+    the figures of one of several identical blocks."""
     if call is not None:
-        title = f"{display_name(layer)} (call {call.index + 1} of {layer.calls})"
+        title = f"{name} (call {call.index + 1} of {layer.calls})"
         inputs, outputs = call.input_shapes, call.output_shapes
     else:
-        title = display_name(layer) + (f" ×{layer.calls}" if layer.calls > 1 else "")
+        title = name + (f" {'called ' if each else ''}×{layer.calls}" if layer.calls > 1 else "")
         inputs, outputs = layer.input_shapes, layer.output_shapes
     lines = [_bold(title)] + ([_small(layer.cls)] if layer.cls else [])
     if options.show_input_shapes and inputs:
@@ -111,23 +121,23 @@ def _node_label(layer: LayerInfo, options: GraphOptions, call: CallInfo | None =
     if not layer.built:
         lines.append(_small("unbuilt", 9))
     elif layer.params:
-        lines.append(_small(f"{layer.params:,} params", 9))
+        lines.append(_small(f"{layer.params:,} params{' each' if each else ''}", 9))
     if options.macs and layer.calls and (layer.macs is None or layer.macs):
-        lines.append(_small(metric(layer.macs, "MACs"), 9))
+        lines.append(_small(metric(layer.macs, "MACs") + (" each" if each else ""), 9))
     return "<" + "<br/>".join(line for line in lines if line) + ">"
 
 
-def _cluster_label(layer: LayerInfo) -> str:
-    parts = [_bold(display_name(layer))] + ([_e(layer.cls)] if layer.cls else [])
+def _cluster_label(layer: LayerInfo, name: str, each: bool = False) -> str:
+    parts = [_bold(name)] + ([_e(layer.cls)] if layer.cls else [])
     if layer.params:
-        parts.append(_e(f"{layer.params:,} params"))
+        parts.append(_e(f"{layer.params:,} params{' each' if each else ''}"))
     return "<" + " · ".join(parts) + ">"
 
 
 class _Builder:
     def __init__(self, report: Report, options: GraphOptions) -> None:
         self.report, self.options = report, options
-        self.view = View(report, options.depth)
+        self.view = make_view(report, options.depth, options.unfold)
         self.ops_nodes: set[str] = set()  # expanded containers whose own ops are drawn
         self.unrolled = self._unrolled() if options.unroll else set()
         self.edges = self._edges()
@@ -148,14 +158,14 @@ class _Builder:
         if path == "":
             names = self.report.inputs if not into else self.report.outputs
             return _special("output" if into else "input", names[index].name)
-        visible = self.view.visible(path)
+        visible = self.view.visible(self.view.graph_end(path))
         if visible in self.unrolled:
             return _call_id(visible, index)
         return self._endpoint(path, into, ops)
 
     def _endpoint(self, path: str, into: bool, ops: bool) -> str | None:
         """The node an edge end attaches to, or None when another edge already carries it."""
-        visible = self.view.visible(path)
+        visible = self.view.visible(self.view.graph_end(path))
         if not self.view.expanded(visible):
             return node_id(visible)
         if into and not ops:
@@ -168,7 +178,10 @@ class _Builder:
         seen: dict[tuple[str, str], str] = {}
         for edge in self.report.edges:
             loop = edge.src == edge.dst
-            src_vis, dst_vis = self.view.visible(edge.src), self.view.visible(edge.dst)
+            ends = self.view.graph_edge(edge.src, edge.dst)
+            if ends is None:
+                continue  # between blocks of one folded run
+            src_vis, dst_vis = (self.view.visible(end) for end in ends)
             inside = dst_vis == src_vis or dst_vis.startswith(src_vis + "/") or src_vis.startswith(dst_vis + "/")
             if inside and not loop and not edge.ops:
                 continue  # within one folded box
@@ -190,7 +203,7 @@ class _Builder:
                 if tail is not None and not self._is_unrolled(producer):
                     seen.setdefault((tail, _special("output", out.name)), format_shape(out.shape))
         for ce in self.report.call_edges if self.unrolled else ():
-            if not self._is_unrolled(ce.src, ce.dst):
+            if self.view.graph_edge(ce.src, ce.dst) is None or not self._is_unrolled(ce.src, ce.dst):
                 continue
             tail = self._call_end(ce.src, ce.src_call, into=False, ops=False)
             head = self._call_end(ce.dst, ce.dst_call, into=True, ops=ce.ops)
@@ -199,7 +212,7 @@ class _Builder:
         return [(t, h, label) for (t, h), label in seen.items()]
 
     def _is_unrolled(self, *paths: str) -> bool:
-        return any(p and self.view.visible(p) in self.unrolled for p in paths)
+        return any(p and self.view.visible(self.view.graph_end(p)) in self.unrolled for p in paths)
 
     def _call_shape_label(self, path: str, index: int) -> str:
         if path == "":
@@ -237,20 +250,25 @@ class _Builder:
             self._add_legend(g)
         return g
 
-    def _add_layers(self, g: graphviz.Digraph, parent: str | None) -> None:
-        for layer in self.report.children(parent):
+    def _add_layers(self, g: graphviz.Digraph, parent: str | None, in_run: bool = False) -> None:
+        """Boxes and clusters for the shown children of ``parent``; a folded run's cluster has a
+        thick border (which clusters inside it, ``in_run``, would inherit but for a thin one)."""
+        for layer in self.view.children(parent):
+            name, each = self.view.label(layer), self.view.times(layer.path) > 1
             if self.view.expanded(layer.path):
                 with g.subgraph(name="cluster_" + node_id(layer.path)) as c:
-                    c.attr(label=_cluster_label(layer), style="rounded,filled", fillcolor=CLUSTER_FILL,
+                    c.attr(label=_cluster_label(layer, name, each), style="rounded,filled", fillcolor=CLUSTER_FILL,
                            color="#94a3b8", fontsize="11", labeljust="l")  # fmt: skip
+                    if each or in_run:
+                        c.attr(penwidth="2.5" if each else "1")
                     if layer.path in self.ops_nodes:
                         c.node(_special("ops", layer.path), label=f"<{_small('ops')}>", shape="box",
                                style="dashed,rounded", fillcolor="white")  # fmt: skip
-                    self._add_layers(c, layer.path)
+                    self._add_layers(c, layer.path, in_run or each)
             elif layer.path in self.unrolled:
                 fill = COLOURS[param_class(layer)]
                 for call in (c for c in self.report.calls if c.layer == layer.path):
-                    label = _node_label(layer, self.options, call)
+                    label = _node_label(layer, name, self.options, call, each)
                     g.node(
                         _call_id(layer.path, call.index),
                         label=label,
@@ -261,9 +279,11 @@ class _Builder:
                 attrs = {"fillcolor": COLOURS[param_class(layer)]}
                 if not layer.built or layer.calls == 0:
                     attrs |= {"style": "rounded,filled,dashed", "color": "#dc2626" if not layer.built else "#64748b"}
+                if each:
+                    attrs["peripheries"] = "2"  # a stack of identical blocks
                 g.node(
                     node_id(layer.path),
-                    label=_node_label(layer, self.options),
+                    label=_node_label(layer, name, self.options, each=each),
                     tooltip=graphviz.nohtml(layer.path[:_LABEL_LIMIT]),
                     **attrs,
                 )

@@ -4,8 +4,10 @@ as a collapsible tree (pure; see :mod:`modelscope.render.html_base` for how the 
 The rows, columns and footer are the text table's own (``columns``, ``footer`` and its row
 builders), styled text turned into classes, so the two never disagree. A container (a layer whose
 children are shown) is a ``<details open>``: its ``<summary>`` is its row, its children follow it
-inside, and clicking the row folds them without any script. The stats and diff renderers live in
-:mod:`modelscope.render.html_stats` and :mod:`modelscope.render.html_diff` and are re-exported here.
+inside, and clicking the row folds them without any script. Identical blocks show as one row
+marked ``×N``, as in the text table (:mod:`modelscope.analysis.fold`). The stats and diff
+renderers live in :mod:`modelscope.render.html_stats` and :mod:`modelscope.render.html_diff` and
+are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from modelscope.analysis.fold import make_view
 from modelscope.analysis.view import NO_NAME, View
 from modelscope.model.report import Report
 from modelscope.render.fmt import model_kind, static_entries
@@ -103,7 +106,7 @@ def render_report_html(report: Report, options: TableOptions | None = None) -> s
     ``options.width`` is ignored: the notebook scrolls a wide table sideways."""
     options = options or TableOptions()
     report = printable(report)
-    view = View(report, options.depth)
+    view = make_view(report, options.depth, options.unfold)
     cols, rows = _static_tree(report, view) if report.static else _layer_tree(report, view, options)
     indent = _INDENT * (max((depth for depth, _ in rows), default=1) - 1) + _MARKER  # the cap is for the name
     grid = [Column(c, c in NUMERIC, _CAPS[c] + (indent if k == 0 else 0) if c in _CAPS else None)
@@ -111,6 +114,6 @@ def render_report_html(report: Report, options: TableOptions | None = None) -> s
     name = esc(report.model.name or NO_NAME)
     head = f'<div class="hd"><span class="b">{name}</span> ({esc(model_kind(report))})</div>'
     body = table(grid, _widths(cols, rows), _tree_rows(cols, rows), kind="tr")
-    lines = text_lines(footer(report, options.macs, options.training))
+    lines = text_lines(footer(report, options.macs, options.training, view.folded))
     foot = '<div class="ft">' + "\n".join(f"<div>{line}</div>" for line in lines) + "</div>"
     return document(head, body, foot, css=_indent_css(rows))

@@ -160,6 +160,8 @@ def truncate(text: Text, width: int, keep: int = 0) -> Text:
     first = guides - _take(plain[:guides], min(keep, max(width - 4, 0)), from_end=True)
     room = width - cell_len(plain[first:guides]) - 1
     head, tail = _split(plain[guides:], room)
+    while head and plain[guides + head - 1] == ELLIPSIS:  # one … where the cut is (a folded row's [0…79])
+        head -= 1
     out = text[first : guides + head]
     out.append(ELLIPSIS)
     if tail:

@@ -1,7 +1,11 @@
-"""The summary as a GitHub-flavoured Markdown table, for READMEs and pull requests (pure)."""
+"""The summary as a GitHub-flavoured Markdown table, for READMEs and pull requests (pure).
+
+Identical blocks show as one row marked ``×N`` with one block's figures unless ``unfold``
+(:mod:`modelscope.analysis.fold`); the totals are the whole model's."""
 
 from __future__ import annotations
 
+from modelscope.analysis.fold import make_view
 from modelscope.analysis.view import NO_NAME, View, display_name
 from modelscope.model.report import LayerInfo, Report, VariableInfo
 from modelscope.render.fmt import (
@@ -16,6 +20,7 @@ from modelscope.render.fmt import (
     tree_prefixes,
 )
 from modelscope.render.safe import code_span, markdown_text, printable
+from modelscope.render.table import FOLDED_NOTE
 
 _NBSP = "\u00a0"
 
@@ -54,15 +59,16 @@ def _layer_rows(view: View, layers: list[LayerInfo], macs: bool) -> tuple[list[s
         guide = prefix.replace(" ", _NBSP)
         params = count(layer.params) if layer.built else "unbuilt"
         shape = _lines(shapes(layer.output_shapes).split("\n")) if layer.calls else "not called"
-        row = [guide + code_span(display_name(layer)), code_span(layer.cls), shape, params]
+        row = [guide + code_span(view.label(layer)), code_span(layer.cls), shape, params]
         row += [str(layer.calls)] if show_calls else []
         rows.append(row + ([metric(layer.macs) if layer.calls else ""] if macs else []))
     return header, rows
 
 
-def render_markdown(report: Report, depth: int | None = None, macs: bool = True) -> str:
+def render_markdown(report: Report, depth: int | None = None, macs: bool = True, unfold: bool = False) -> str:
+    """The summary down to ``depth``; identical blocks as one row marked ``×N`` unless ``unfold``."""
     report = printable(report)
-    view = View(report, depth)
+    view = make_view(report, depth, unfold)
     layers = view.layers
     m, t = report.model, report.totals
     what = (
@@ -90,5 +96,7 @@ def render_markdown(report: Report, depth: int | None = None, macs: bool = True)
             out.append(f"- **{label}:** {named}{code_span(shapes((item.shape,)))} {markdown_text(item.dtype)}")
     if report.signatures:
         out.append("- **Signatures:** " + "; ".join(code_span(line) for line in signature_lines(report)))
+    if view.folded:
+        out.append(f"- **Folded:** {markdown_text(FOLDED_NOTE)}")
     out += [f"- **Warning:** {markdown_text(w)}" for w in report.warnings]
     return "\n".join(out) + "\n"

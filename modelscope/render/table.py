@@ -18,6 +18,9 @@ narrowed in this order, each step only when the previous ones were not enough:
 5. a last resort for rooms too narrow for all that (below the 60 columns ``--width`` allows):
    text columns narrower still, deep trees losing the left part of their guides.
 
+Runs of identical blocks show as one row marked ``×N`` whose figures are per block (see
+:mod:`modelscope.analysis.fold`); ``TableOptions.unfold`` lists every block.
+
 A model known from its variables only (a weights file) drops ``STATIC_DROP_ORDER`` (Dtype, then
 Non-train.) in step 1. Columns chosen with ``--columns`` stay as long as anything else can give: steps 2-4 come first,
 then the chosen columns leave in ``DROP_ORDER``. A name is never wrapped onto a second line; a
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from rich.cells import cell_len
 from rich.text import Text
 
+from modelscope.analysis.fold import make_view
 from modelscope.analysis.memory import TrainingMemory
 from modelscope.analysis.view import NO_NAME, View, display_name
 from modelscope.model.report import LayerInfo, Report, VariableInfo
@@ -69,6 +73,7 @@ class TableOptions:
     columns: tuple[str, ...] | None = None  # names from COLUMN_NAMES; None: every column that says something
     macs: bool = True  # the MACs and activation-memory columns and the compute footer
     training: TrainingMemory | None = None  # a training-memory line in the footer
+    unfold: bool = False  # every block of a run of identical blocks (default: one row marked ×N)
 
 
 def columns(report: Report, view: View, options: TableOptions = TableOptions()) -> list[str]:
@@ -95,7 +100,7 @@ def _connections(view: View, path: str, sources: dict[str, list[str]]) -> str:
 
 
 def layer_row(view: View, layer: LayerInfo, prefix: str, sources: dict[str, list[str]]) -> dict[str, Text]:
-    name = Text.assemble((prefix, "dim"), (display_name(layer), "bold" if layer.depth == 1 else ""))
+    name = Text.assemble((prefix, "dim"), (view.label(layer), "bold" if layer.depth == 1 else ""))
     called = layer.calls > 0
     return {
         "Layer": name,
@@ -213,7 +218,7 @@ def render_table(report: Report, options: TableOptions = TableOptions()) -> Text
     model that was not run (weights file, SavedModel), a tree of layers and their variables. Given
     ``options.width``, everything fits in it (see the module's docstring)."""
     report = printable(report)
-    view = View(report, options.depth)
+    view = make_view(report, options.depth, options.unfold)
     if report.static:
         rows, steps = static_rows(report, view), _steps(STATIC_DROP_ORDER, chosen=False)
     else:
@@ -222,7 +227,7 @@ def render_table(report: Report, options: TableOptions = TableOptions()) -> Text
     text.append(report.model.name or NO_NAME, style="bold").append(f" ({model_kind(report)})\n")
     text.append_text(_layout(rows, options.width, steps))
     text.append("\n")
-    text.append_text(footer(report, options.macs, options.training))
+    text.append_text(footer(report, options.macs, options.training, view.folded))
     return wrap(text, options.width) if options.width is not None else text
 
 
@@ -236,7 +241,13 @@ def training_line(m: TrainingMemory) -> str:
     )
 
 
-def footer(report: Report, macs: bool = True, training: TrainingMemory | None = None) -> Text:
+FOLDED_NOTE = (
+    "A row marked ×N stands for N identical consecutive blocks; its figures are one block's (unfold lists each)."
+)
+
+
+def footer(report: Report, macs: bool = True, training: TrainingMemory | None = None, folded: bool = False) -> Text:
+    """The totals (the whole model's, whatever rows were folded) and what else is known."""
     t = report.totals
     lines = Text()
     lines.append("Total params: ", style="bold").append(params_line(t.params, t.bytes) + "\n")
@@ -260,6 +271,8 @@ def footer(report: Report, macs: bool = True, training: TrainingMemory | None = 
         lines.append("Signatures:\n", style="bold")
         for line in signature_lines(report):
             lines.append(f"  {line}\n")
+    if folded:
+        lines.append(FOLDED_NOTE + "\n", style="dim")
     if report.model.kind == "weights":
         lines.append("A weights file does not record which variables are trainable: all are counted as "
                      "trainable.\n", style="dim")  # fmt: skip
