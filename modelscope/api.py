@@ -81,9 +81,43 @@ def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
         return open_savedmodel(ref, spec, options)
     from modelscope.load import load
 
+    if ref.kind in ("pyfile", "module") and not options.materialize:
+        light = _open_weightless(ref, spec, options)
+        if isinstance(light, Opened):
+            return light
     loaded = load(ref, options)
     opened = _open_model(loaded.model, spec, ref.label, loaded.weights_after_build)
-    return replace(opened, stored=ref.kind not in ("pyfile", "module"))
+    opened = replace(opened, stored=ref.kind not in ("pyfile", "module"))
+    if ref.kind in ("pyfile", "module") and not options.materialize:
+        note = f"built with real weights: the model's code needs variable values while it is built ({light})"
+        opened = replace(opened, report=replace(opened.report, warnings=(*opened.report.warnings, note)))
+    return opened
+
+
+def _open_weightless(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened | str:
+    """Build and trace a model from code with no variable values (see ``trace/weightless.py``);
+    else what went wrong, for a second, normal build. A mistake of the user's own (a bad input
+    shape) fails at once."""
+    from modelscope._keras import import_keras
+    from modelscope.errors import InputSpecError
+    from modelscope.load import load
+    from modelscope.trace.weightless import weightless
+
+    import_keras()  # quietly, before anything imports TensorFlow
+    try:
+        with weightless():
+            opened = _open_model(load(ref, options).model, spec, ref.label)
+    except (UsageError, InputSpecError):
+        raise
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return f"{type(e).__name__}: {first}"[:300]
+    return replace(opened, values=_no_values, stored=False)
+
+
+def _no_values() -> Iterator[tuple[Any, Any]]:
+    raise LoadError("this model was built without its weights' values (a summary needs none); build it with "
+                    "materialize=True (--materialize) to read them")  # fmt: skip
 
 
 def _open_model(model: Any, spec: InputSpec, label: str | None, weights_after_build: str | None = None) -> Opened:
@@ -150,6 +184,7 @@ def inspect(
     imports: tuple[str, ...] = (),
     signature: str | None = None,
     method: str | None = None,
+    materialize: bool = False,
 ) -> Report:
     """Build and trace a model, returning its :class:`~modelscope.model.report.Report`.
 
@@ -160,10 +195,12 @@ def inspect(
     ``input_shape`` is a shape (``(None, 28, 28, 1)`` or ``"None,28,28,1"``), a list of
     shapes, or a dict name -> shape; ``dtype`` likewise. ``unsafe``, ``imports`` and
     ``signature`` are the CLI's ``--unsafe``, ``--import`` and ``--signature``; ``method``
-    traces that method instead of ``call`` (``--method``).
+    traces that method instead of ``call`` (``--method``). A model built from code (a ``.py``
+    file or a module) is built without its weights' values, which a report never reads (any size
+    fits in memory); ``materialize`` builds it with real weights (``--materialize``).
     """
     spec = make_input_spec(input_shape, dtype, method)
-    options = LoadOptions(unsafe, tuple(imports), signature)
+    options = LoadOptions(unsafe, tuple(imports), signature, materialize)
     if isinstance(model_or_source, Report):
         return model_or_source
     if isinstance(model_or_source, (str, os.PathLike)):
@@ -180,6 +217,7 @@ def summary(
     columns: str | Sequence[str] | None = None,
     macs: bool = True,
     width: int | None = None,
+    unfold: bool = False,
     batch_size: int | None = None,
     optimizer: str = "adam",
     object: str | None = None,  # noqa: A002
@@ -187,13 +225,14 @@ def summary(
     imports: tuple[str, ...] = (),
     signature: str | None = None,
     method: str | None = None,
+    materialize: bool = False,
 ) -> None:
     """Show the true summary table where ``model.summary()`` would print it: as HTML in a
     notebook, as the table on standard output elsewhere (see :mod:`modelscope.console`).
 
     ``model_or_source`` and the load options are as for :func:`inspect` (a Report is shown as
     it is). ``depth``, ``columns`` (``"type,params,macs"`` or a list), ``macs``, ``width``,
-    ``batch_size`` and ``optimizer`` are the options of ``modelscope summary``. Returns
+    ``unfold``, ``batch_size`` and ``optimizer`` are the options of ``modelscope summary``. Returns
     nothing, like ``model.summary()``: :func:`inspect` returns the report itself.
     """
     from modelscope.analysis.memory import check_optimizer, training_memory
@@ -216,9 +255,11 @@ def summary(
         imports=imports,
         signature=signature,
         method=method,
+        materialize=materialize,
     )
     training = training_memory(report, batch_size, optimizer) if batch_size is not None else None
-    show(Shown(report, TableOptions(depth=depth, width=width, columns=chosen, macs=macs, training=training)))
+    options = TableOptions(depth=depth, width=width, columns=chosen, macs=macs, training=training, unfold=unfold)
+    show(Shown(report, options))
 
 
 def graph(
@@ -235,10 +276,12 @@ def graph(
     legend: bool = True,
     unroll: bool = False,
     macs: bool = False,
+    unfold: bool = False,
     unsafe: bool = False,
     imports: tuple[str, ...] = (),
     signature: str | None = None,
     method: str | None = None,
+    materialize: bool = False,
 ) -> SvgImage | DotSource | PngImage | PdfImage:
     """The model's graph: SVG or DOT text, PNG or PDF bytes (``str`` and ``bytes`` that a
     notebook displays as the picture, see :mod:`modelscope.render.pictures`). Options as the
@@ -256,9 +299,10 @@ def graph(
         imports=imports,
         signature=signature,
         method=method,
+        materialize=materialize,
     )
     _check_range("depth", depth, 1)
-    options = GraphOptions(depth, rankdir, show_input_shapes, edge_shapes, legend, unroll, macs)
+    options = GraphOptions(depth, rankdir, show_input_shapes, edge_shapes, legend, unroll, macs, unfold=unfold)
     return picture(render_graph(render_dot(report, options), format), format)
 
 
@@ -285,7 +329,7 @@ def stats(
 
     _check_range("bins", bins, 2, 200)
     spec = make_input_spec(input_shape, dtype, method)
-    opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature))
+    opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature, True))
     if weights:
         if opened.model is None:
             raise UsageError(f"--weights {weights}: {model_or_source} is not a Keras model to load weights into; "
@@ -300,7 +344,7 @@ def stats(
 def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_shape_a: Any = None,
          input_shape_b: Any = None, weights_a: str | None = None, weights_b: str | None = None,
          weights: bool = True, architecture: bool = True, unsafe: bool = False, imports: tuple[str, ...] = (),
-         signature: str | None = None) -> Comparison:  # fmt: skip
+         signature: str | None = None, materialize: bool = False) -> Comparison:  # fmt: skip
     """Compare two models (sources, live models or saved report JSONs): a
     :class:`~modelscope.analysis.diff.Comparison` holding the architecture diff and, when both
     sides hold stored weights (model files, checkpoints, live models, or ``weights_a``/
@@ -310,7 +354,7 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     from modelscope.analysis.diff import Comparison, architecture_diff, weights_diff
     from modelscope.load.source import parse_source
 
-    options = LoadOptions(unsafe, tuple(imports), signature)
+    options = LoadOptions(unsafe, tuple(imports), signature, materialize)
     sides: list[tuple[Report, Any]] = []
     for side, shape, trained in ((a, input_shape_a, weights_a), (b, input_shape_b, weights_b)):
         spec = make_input_spec(shape if shape is not None else input_shape, dtype)
@@ -324,7 +368,7 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
             if ref.kind == "report":
                 sides.append((_read_report(ref), None))
                 continue
-            opened = _open_ref(ref, spec, options)
+            opened = _open_ref(ref, spec, replace(options, materialize=options.materialize or bool(trained)))
         else:
             opened = open_source(side, spec)
         if trained:

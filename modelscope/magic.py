@@ -22,7 +22,7 @@ from modelscope.errors import ModelscopeError
 _VIEWS = ("summary", "stats", "graph")
 USAGE = (
     "usage: %modelscope [summary|stats|graph] MODEL [--input-shape SHAPE] [--dtype DTYPE] [--depth N] "
-    "[--columns LIST] [--no-macs] [--width COLS] [--batch-size N] [--optimizer NAME] [--weights FILE] "
+    "[--columns LIST] [--no-macs] [--unfold] [--width COLS] [--batch-size N] [--optimizer NAME] [--weights FILE] "
     "[--format svg|png]  (MODEL: a variable or expression, or a source path as the CLI takes it)"
 )
 
@@ -32,6 +32,7 @@ USAGE = (
 @click.option("--depth", type=click.IntRange(min=1))
 @click.option("--columns")
 @click.option("--no-macs", is_flag=True)
+@click.option("--unfold", is_flag=True)
 @click.option("--width", type=click.IntRange(min=60))
 @click.option("--batch-size", type=click.IntRange(min=1))
 @click.option("--optimizer", default="adam")
@@ -101,8 +102,12 @@ def run(line: str, namespace: dict[str, Any]) -> None:
                 "signature": o["signature"], "method": o["method"]}  # fmt: skip
         if view == "stats":
             show(Shown(modelscope.stats(model, shapes, dtypes, weights=o["weights"], **load)))
-        elif view == "graph":
-            picture = modelscope.graph(model, shapes, dtypes, format=o["fmt"], depth=o["depth"], **load)
+            return
+        load["materialize"] = o["materialize"]
+        if view == "graph":
+            picture = modelscope.graph(
+                model, shapes, dtypes, format=o["fmt"], depth=o["depth"], unfold=o["unfold"], **load
+            )
             if in_kernel():
                 from IPython.display import display
 
@@ -111,7 +116,7 @@ def run(line: str, namespace: dict[str, Any]) -> None:
                 print(repr(picture))
         else:
             modelscope.summary(model, shapes, dtypes, depth=o["depth"], columns=o["columns"],
-                               macs=not o["no_macs"], width=o["width"], batch_size=o["batch_size"],
+                               macs=not o["no_macs"], width=o["width"], unfold=o["unfold"], batch_size=o["batch_size"],
                                optimizer=o["optimizer"], **load)  # fmt: skip
     except _Help:
         print(USAGE)

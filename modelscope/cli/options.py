@@ -30,6 +30,9 @@ _FILE_OPTIONS = [  # how model files are read: every command that loads a model 
                  help="Let a .keras/.h5 file run the Python code it stores (Lambda layers). Only for files "
                       "you trust."),
     click.option("--signature", metavar="NAME", help="SavedModel signature to describe (default serving_default)."),
+    click.option("--materialize", is_flag=True,
+                 help="Build a model from code with real weights (default: shapes only, no values; stats always "
+                      "builds with values)."),
     click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
 ]  # fmt: skip
 
@@ -86,7 +89,12 @@ def output_options(kind: str, note: str = "") -> Callable[[Callable[..., Any]], 
 def load_options(model: dict[str, Any]) -> Any:
     from modelscope.load.source import LoadOptions
 
-    return LoadOptions(unsafe=model["unsafe"], imports=tuple(model["imports"]), signature=model["signature"])
+    return LoadOptions(
+        unsafe=model["unsafe"],
+        imports=tuple(model["imports"]),
+        signature=model["signature"],
+        materialize=model.get("materialize", False),
+    )
 
 
 _GRAPH_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}

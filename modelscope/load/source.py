@@ -35,11 +35,13 @@ class SourceRef:
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to load: ``--unsafe``, ``--import`` (repeatable), ``--signature`` (SavedModels)."""
+    """How to load: ``--unsafe``, ``--import`` (repeatable), ``--signature`` (SavedModels), and
+    ``--materialize`` (build a model from code with real weights even where no value is read)."""
 
     unsafe: bool = False
     imports: tuple[str, ...] = ()
     signature: str | None = None
+    materialize: bool = False
 
 
 def split_attr(source: str) -> tuple[str, str | None]:

@@ -221,7 +221,8 @@ def collect(
 
 CONFIG_KEYS = ("units", "filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "depth_multiplier",
                "activation", "use_bias", "pool_size", "rate", "num_heads", "key_dim", "value_dim", "input_dim",
-               "output_dim", "axis", "return_sequences", "target_shape", "size", "interpolation")  # fmt: skip
+               "output_dim", "axis", "return_sequences", "go_backwards", "target_shape", "size",
+               "interpolation")  # fmt: skip
 
 
 def layer_config(layer: Any) -> dict[str, Any]:

@@ -205,7 +205,7 @@ def known(layer: Any) -> bool:
 _FREE_OPS = {
     "Placeholder", "Const", "Identity", "IdentityN", "ReadVariableOp", "Reshape", "Shape", "ShapeN", "Size",
     "Rank", "StridedSlice", "Slice", "Pack", "Unpack", "ConcatV2", "Concat", "Split", "SplitV", "Transpose",
-    "ExpandDims", "Squeeze", "Cast", "NoOp", "Fill", "ZerosLike", "OnesLike", "GatherV2", "ResourceGather",
+    "ExpandDims", "Squeeze", "Cast", "NoOp", "Fill", "Empty", "ZerosLike", "OnesLike", "GatherV2", "ResourceGather",
     "Tile", "BroadcastTo", "BroadcastArgs", "Range", "StopGradient", "PreventGradient", "Pad", "PadV2",
     "MirrorPad", "Reverse", "ReverseV2", "Where", "Select", "SelectV2", "VarHandleOp", "AssignVariableOp",
     "Assert", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",
@@ -273,14 +273,19 @@ def op_cost(op: Any) -> Cost:
 
 
 def ops_cost(ops: Sequence[Any]) -> Cost:
-    """The sum over ops; unknown as soon as one op's cost is."""
+    """The sum over ops; unknown as soon as one op's cost is (the note names the first such op
+    type by name, not by graph order, which varies with how the variables were made)."""
     macs = flops = 0
     kinds: dict[str, None] = {}
+    unknown: list[str] = []
     for op in ops:
         c = op_cost(op)
         if c.macs is None or c.flops is None:
-            return Cost(None, None, c.note)
+            unknown.append(c.note)
+            continue
         macs, flops = macs + c.macs, flops + c.flops
         if c.macs:
             kinds.setdefault(re.sub(r"V\d$", "", op.type))
+    if unknown:
+        return Cost(None, None, min(unknown))
     return Cost(macs, flops, "from its ops" + (f" ({', '.join(kinds)})" if kinds else ""))

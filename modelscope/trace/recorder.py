@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -126,12 +126,6 @@ class Failure:
     error: BaseException
 
 
-def ordered(sources: frozenset[Source]) -> list[Source]:
-    """Sources in a fixed order (model inputs by index, then layer calls by path), so edges come
-    out the same whatever the hash seed."""
-    return sorted(sources, key=lambda s: (1, s[0], s[1]) if isinstance(s, tuple) else (0, "", s))
-
-
 @dataclass
 class Recorder:
     root: Any
@@ -146,7 +140,13 @@ class Recorder:
     _produced: dict[tuple[Any, ...], frozenset[Source]] = field(default_factory=dict)
     _walked: dict[tuple[Any, ...], frozenset[Source]] = field(default_factory=dict)
     _alive: list[Any] = field(default_factory=list)  # keeps keyed tensors alive (ids stay unique)
-    _paths: set[str] = field(default_factory=set)
+    _paths: dict[str, int] = field(default_factory=dict)  # path -> order its layer was first called in
+
+    def ordered(self, sources: Iterable[Source]) -> list[Source]:
+        """Sources in a fixed order (model inputs by index, then layer calls in the order the layers
+        were first called), so edges come out the same whatever the hash seed and whatever names
+        Keras gave the layers."""
+        return sorted(sources, key=lambda s: (1, self._paths[s[0]], s[1]) if isinstance(s, tuple) else (0, 0, s))
 
     # -- the model's own inputs and outputs ----------------------------------------------------
     @_bookkeeping
@@ -159,7 +159,7 @@ class Recorder:
     def finish(self, outputs: list[Any]) -> None:
         producers = []
         for i, t in enumerate(outputs):
-            layers = sorted(s for s in self.sources(t) if not isinstance(s, int))
+            layers = [s for s in self.ordered(self.sources(t)) if isinstance(s, tuple)]
             producers.append(tuple(dict.fromkeys(path for path, _ in layers)))
             for path, k in layers:
                 self.call_edges.setdefault((path, k, "", i, False))
@@ -180,7 +180,7 @@ class Recorder:
             record.input_shapes = shapes
         record.call_shapes.append((shapes, ()))
         for t in inputs:
-            for src in ordered(self.sources(t)):
+            for src in self.ordered(self.sources(t)):
                 self._link(src, record.path, index, ops=False)
         if self.stack:
             self.stack[-1].has_children = True
@@ -212,7 +212,7 @@ class Recorder:
     def _note_own_ops(self, frame: Frame, t: Any) -> None:
         """A container's output made by its own raw ops: record what those ops consumed."""
         if frame.has_children:
-            for src in ordered(self._walk_back(t)):
+            for src in self.ordered(self._walk_back(t)):
                 if isinstance(src, int) or src[0] != frame.record.path:
                     self._link(src, frame.record.path, frame.index, ops=True)
 
@@ -293,7 +293,7 @@ class Recorder:
         n = 2
         while path in self._paths:  # two distinct layers with one name under one parent
             path, n = f"{prefix}{stem}#{n}", n + 1
-        self._paths.add(path)
+        self._paths[path] = len(self._paths)
         record = LayerRecord(
             layer, path, str(layer.name), parent.path if parent else None, (parent.depth if parent else 0) + 1
         )
