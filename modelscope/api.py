@@ -81,23 +81,31 @@ def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
         return open_savedmodel(ref, spec, options)
     from modelscope.load import load
 
+    light: Opened | Exception | None = None
     if ref.kind in ("pyfile", "module") and not options.materialize:
         light = _open_weightless(ref, spec, options)
         if isinstance(light, Opened):
             return light
-    loaded = load(ref, options)
-    opened = _open_model(loaded.model, spec, ref.label, loaded.weights_after_build)
+    try:
+        loaded = load(ref, options)
+        opened = _open_model(loaded.model, spec, ref.label, loaded.weights_after_build)
+    except Exception as e:
+        if isinstance(light, Exception) and type(light) is type(e):
+            raise light from None  # the model fails either way: report the first build's error (its names)
+        raise
     opened = replace(opened, stored=ref.kind not in ("pyfile", "module"))
-    if ref.kind in ("pyfile", "module") and not options.materialize:
-        note = f"built with real weights: the model's code needs variable values while it is built ({light})"
+    if isinstance(light, Exception):
+        first = str(light).strip().splitlines()[0] if str(light).strip() else ""
+        note = ("built with real weights: the model's code needs variable values while it is built "
+                f"({type(light).__name__}: {first[:300]})")  # fmt: skip
         opened = replace(opened, report=replace(opened.report, warnings=(*opened.report.warnings, note)))
     return opened
 
 
-def _open_weightless(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened | str:
+def _open_weightless(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened | Exception:
     """Build and trace a model from code with no variable values (see ``trace/weightless.py``);
-    else what went wrong, for a second, normal build. A mistake of the user's own (a bad input
-    shape) fails at once."""
+    else the error, for a second, normal build. A mistake of the user's own (a bad input shape)
+    fails at once."""
     from modelscope._keras import import_keras
     from modelscope.errors import InputSpecError
     from modelscope.load import load
@@ -110,8 +118,7 @@ def _open_weightless(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened 
     except (UsageError, InputSpecError):
         raise
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        return f"{type(e).__name__}: {first}"[:300]
+        return e
     return replace(opened, values=_no_values, stored=False)
 
 

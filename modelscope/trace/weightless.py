@@ -12,7 +12,8 @@ made from that value's shape and dtype, where Keras would refuse it inside the s
 
 Keras remembers such variables in a global list, to initialise them when the next top-level
 stateless scope ends; :func:`weightless` puts that list back as it was, so nothing initialises
-them later behind the user's back (a 70B model would then be allocated after all). A model
+them later behind the user's back (a 70B model would then be allocated after all). Keras's global
+seed generator, if an unseeded random op made it in here, is dropped too: it has no value either. A model
 built this way has no values: never read them (``stats`` builds for real).
 """
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+_GLOBAL_SEEDS = "global_seed_generator"  # keras.random's SeedGenerator for unseeded ops, made on first use
 
 
 def _unset(shape: Any, dtype: Any = None) -> Any:
@@ -56,6 +59,7 @@ def weightless() -> Iterator[None]:
         create(variable, initializer, shape, dtype, *args, **kwargs)
 
     before = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
+    seeds = global_state.get_global_attribute(_GLOBAL_SEEDS)
     keras_variables.register_uninitialized_variable = register_without_value
     keras_variables.Variable.__init__ = create_from_a_value
     try:
@@ -65,3 +69,5 @@ def weightless() -> Iterator[None]:
         keras_variables.register_uninitialized_variable = register
         keras_variables.Variable.__init__ = create
         global_state.set_global_attribute("uninitialized_variables", before)
+        if seeds is None:  # made in here, without a value: the next unseeded random op makes a real one
+            global_state.set_global_attribute(_GLOBAL_SEEDS, None)
