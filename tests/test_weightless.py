@@ -119,3 +119,31 @@ def test_the_readme_main_job_is_weightless(cli_env) -> None:
                             "None,28,28,1"], cwd=ROOT, env=cli_env, capture_output=True, text=True,
                            timeout=300)  # fmt: skip
     assert done.returncode == light.returncode == 0 and done.stdout == light.stdout and light.stderr == ""
+
+
+def test_identical_blocks_are_costed_once_with_the_same_figures(keras_fresh, monkeypatch) -> None:
+    import keras_hub
+
+    import modelscope.trace.costing as costing
+
+    def build():
+        return keras_hub.models.Llama3Backbone(vocabulary_size=64, num_layers=4, num_query_heads=2, hidden_dim=8,
+                                               intermediate_dim=16, num_key_value_heads=1)  # fmt: skip
+
+    shapes, dtypes = {"token_ids": "None,6", "padding_mask": "None,6"}, {"token_ids": "int32", "padding_mask": "int32"}
+    runs: list[str] = []
+    real = costing.own_ops_cost
+
+    def counted(layer, *args, **kwargs):
+        runs.append(type(layer).__name__)
+        return real(layer, *args, **kwargs)
+
+    monkeypatch.setattr(costing, "own_ops_cost", counted)
+    cached = modelscope.inspect(build(), shapes, dtypes)
+    assert runs.count("LlamaTransformerDecoder") == 1  # four identical blocks, run again once
+    runs.clear()
+    monkeypatch.setattr(costing, "identity", lambda r: None)  # every block run again on its own
+    each = modelscope.inspect(build(), shapes, dtypes)
+    assert runs.count("LlamaTransformerDecoder") == 4
+    assert [(l.path, l.macs, l.flops) for l in cached.layers] == [(l.path, l.macs, l.flops) for l in each.layers]
+    assert cached.totals.macs == each.totals.macs and cached.totals.macs

@@ -170,11 +170,12 @@ def collect(
                                       id(v) in trainable, inits.get(id(v))))  # fmt: skip
 
     layers = []
+    costs: dict[Any, Cost] = {}  # own-ops costs of identical layers, counted once (see costing.py)
     for r in records:
         parent = layer_of_path[r.parent] if r.parent else model
         own = tuple(index[id(v)] for v in getattr(r.layer, "weights", ()) if id(v) in index)
         cost, covers = notes.attempt("the cost", r.path, (Cost(None, None, "could not be computed"), False),
-                                     record_cost, r, functional_graph)  # fmt: skip
+                                     record_cost, r, functional_graph, costs)  # fmt: skip
         layers.append(
             TracedLayer(
                 path=r.path, name=r.name,

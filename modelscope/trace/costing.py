@@ -23,8 +23,10 @@ def _sum(costs: list[Cost], note: str = "") -> Cost:
     return Cost(sum(c.macs for c in costs), sum(c.flops for c in costs), note)  # type: ignore[misc]
 
 
-def record_cost(r: LayerRecord, graph_of: Any) -> tuple[Cost, bool]:
-    """The cost of all of ``r``'s calls, and whether it already covers its sublayers."""
+def record_cost(r: LayerRecord, graph_of: Any, cache: dict[Any, Cost] | None = None) -> tuple[Cost, bool]:
+    """The cost of all of ``r``'s calls, and whether it already covers its sublayers. ``cache``
+    keeps the own-ops cost of layers that are identical (see :func:`identity`), so the 80 decoder
+    blocks of a Llama are run again once, not 80 times."""
     if r.calls == 0:
         return Cost(0, 0), False
     if known(r.layer):
@@ -34,10 +36,52 @@ def record_cost(r: LayerRecord, graph_of: Any) -> tuple[Cost, bool]:
         return Cost(0, 0), False  # a functional graph: its operations are recorded as its children
     if r.first_call is None:
         return Cost(None, None, "its call was not seen"), False
-    own = own_ops_cost(r.layer, *r.first_call)
+    key = identity(r) if cache is not None else None
+    own = cache.get(key) if cache is not None and key is not None else None
+    if own is None:
+        own = own_ops_cost(r.layer, *r.first_call)
+        if cache is not None and key is not None:
+            cache[key] = own
     if own.macs is None or r.calls == 1:
         return own, False
     return Cost(own.macs * r.calls, own.flops * r.calls, own.note + f" × {r.calls} calls"), False  # type: ignore[operator]
+
+
+_NAMES = frozenset({"name", "_name", "_path", "_parent_path"})  # what two identical layers differ in
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _setting(value: Any) -> str:
+    """A plain value, a tuple of them or a function (an activation) as text; "" for anything else
+    (sublayers, weights, Keras's bookkeeping), which the weights and call shapes stand for."""
+    import inspect
+
+    if isinstance(value, _PLAIN) or (isinstance(value, tuple) and all(isinstance(x, _PLAIN) for x in value)):
+        return repr(value)
+    if inspect.isfunction(value) or inspect.isbuiltin(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+    return ""
+
+
+def identity(r: LayerRecord) -> Any:
+    """What makes two layers' own ops the same: the class, every setting the instance holds as a
+    plain value (``units``, ``num_heads``, ``rope_max_wavelength``…, whether ``get_config`` lists it
+    or not; names aside), every weight's shape and dtype, and the call's shapes and non-tensor
+    arguments; None when that cannot be told (no sharing then)."""
+    import keras
+
+    layer = r.layer
+    if r.first_call is None:
+        return None
+    try:
+        settings = sorted((k, _setting(v)) for k, v in vars(layer).items() if k not in _NAMES and _setting(v))
+        weights = tuple((tuple(w.shape), str(w.dtype)) for w in layer.weights)
+        arguments = keras.tree.map_structure(
+            lambda x: ("tensor", tuple(x.shape), dtype_of(x)) if hasattr(x, "shape") and hasattr(x, "dtype")
+            else repr(x)[:200], tuple(r.first_call))  # fmt: skip
+        return type(layer), tuple(settings), weights, repr(arguments), repr(r.call_shapes)
+    except Exception:
+        return None
 
 
 def activation_bytes(r: LayerRecord) -> int | None:
