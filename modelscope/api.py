@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelscope.errors import LoadError, UsageError
+from modelscope.errors import LoadError, UsageError, first_line
 from modelscope.load.opened import Opened
 from modelscope.load.source import LoadOptions
 from modelscope.model.inputs import InputSpec, make_input_spec
@@ -95,9 +95,8 @@ def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
         raise
     opened = replace(opened, stored=ref.kind not in ("pyfile", "module"))
     if isinstance(light, Exception):
-        first = str(light).strip().splitlines()[0] if str(light).strip() else ""
         note = ("built with real weights: the model's code needs variable values while it is built "
-                f"({type(light).__name__}: {first[:300]})")  # fmt: skip
+                f"({type(light).__name__}: {first_line(light)[:300]})")  # fmt: skip
         opened = replace(opened, report=replace(opened.report, warnings=(*opened.report.warnings, note)))
     return opened
 

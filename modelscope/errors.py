@@ -52,3 +52,10 @@ class GraphvizError(ModelscopeError):
 
 class ModelscopeWarning(UserWarning):
     """Something the user should know that does not stop the work (the CLI prints it on stderr)."""
+
+
+def first_line(error: BaseException) -> str:
+    """An error's message, first line only (tracebacks of Keras and TensorFlow run long); its class
+    name when it has no message."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
-from modelscope.errors import LoadError, ModelscopeWarning
+from modelscope.errors import LoadError, ModelscopeWarning, first_line
 
 _GRAPH_CLASSES = ("Sequential", "Functional", "Model")  # configs that rebuild with their input shapes
 _MISSING = (re.compile(r"Could not locate (?:class|function) '([^']+)'"), re.compile(r"Unknown \w+: '([^']+)'"))
@@ -101,5 +101,4 @@ def load_keras_file(path: str, *, unsafe: bool = False, custom_objects: Mapping[
                     f"{path}: uses the custom class {missing.group(1)!r}, which is not defined here. Pass the "
                     "code that defines it: --import my_layers.py (or --import package.module)."
                 ) from e
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise LoadError(f"{path}: Keras could not load this file: {first}") from e
+        raise LoadError(f"{path}: Keras could not load this file: {first_line(e)}") from e

@@ -42,20 +42,18 @@ class Shown:
         options = self.options
         if options is not None and hasattr(options, "width"):
             options = replace(options, width=options.width or width)  # a width asked for wins
-        elif width is not None and self._kind() != "diff":
-            options = _default_options(self._kind(), width)
+        elif width is not None and _kind(self.result) != "diff":
+            options = _default_options(_kind(self.result), width)
         out = render(self.result, "table", options)
         return out if isinstance(out, Text) else Text(out)
-
-    def _kind(self) -> str:
-        return _kind(self.result)
 
     def _repr_html_(self) -> str:
         from modelscope.render import html
 
-        if self._kind() == "report":
+        kind = _kind(self.result)
+        if kind == "report":
             return html.render_report_html(self.result, self.options)
-        if self._kind() == "stats":
+        if kind == "stats":
             return html.render_stats_html(self.result, self.options)
         return html.render_diff_html(self.result, bool(self.options))
 
@@ -85,7 +83,7 @@ def _default_options(kind: str, width: int) -> Any:
     if kind == "stats":
         from modelscope.render.stats import StatsOptions
 
-        return StatsOptions(width=width) if "width" in StatsOptions.__dataclass_fields__ else None
+        return StatsOptions(width=width)
     from modelscope.render.table import TableOptions
 
     return TableOptions(width=width)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from modelscope.errors import LoadError
+from modelscope.errors import LoadError, first_line
 from modelscope.model.report import Report, VariableInfo
 
 
@@ -25,7 +25,7 @@ def load_weights(model: Any, path: str) -> None:
     try:
         model.load_weights(path)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise LoadError(
             f"{path}: could not load these weights into the model: {first}. The weights must come "
             "from model.save_weights() of the same architecture (same layers, same shapes)."
