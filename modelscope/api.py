@@ -82,7 +82,7 @@ def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
     from modelscope.load import load
 
     light: Opened | Exception | None = None
-    if ref.kind in ("pyfile", "module") and not options.materialize:
+    if ref.kind in ("pyfile", "module", "keras_file") and not options.materialize:
         light = _open_weightless(ref, spec, options)
         if isinstance(light, Opened):
             return light
@@ -102,9 +102,9 @@ def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
 
 
 def _open_weightless(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened | Exception:
-    """Build and trace a model from code with no variable values (see ``trace/weightless.py``);
-    else the error, for a second, normal build. A mistake of the user's own (a bad input shape)
-    fails at once."""
+    """Build and trace a model from code, or from a model file's configuration, with no variable
+    values (see ``trace/weightless.py``); else the error, for a second, normal build. A mistake of
+    the user's own (a bad input shape) fails at once."""
     from modelscope._keras import import_keras
     from modelscope.errors import InputSpecError
     from modelscope.load import load
@@ -113,7 +113,7 @@ def _open_weightless(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened 
     import_keras()  # quietly, before anything imports TensorFlow
     try:
         with weightless():
-            opened = _open_model(load(ref, options).model, spec, ref.label)
+            opened = _open_model(load(ref, options, values=False).model, spec, ref.label)
     except (UsageError, InputSpecError):
         raise
     except Exception as e:
@@ -202,8 +202,9 @@ def inspect(
     shapes, or a dict name -> shape; ``dtype`` likewise. ``unsafe``, ``imports`` and
     ``signature`` are the CLI's ``--unsafe``, ``--import`` and ``--signature``; ``method``
     traces that method instead of ``call`` (``--method``). A model built from code (a ``.py``
-    file or a module) is built without its weights' values, which a report never reads (any size
-    fits in memory); ``materialize`` builds it with real weights (``--materialize``).
+    file or a module) or from a ``.keras``/``.h5`` file's configuration is built without its
+    weights' values, which a report never reads (any size fits in memory); ``materialize`` builds
+    it with real weights (``--materialize``).
     """
     spec = make_input_spec(input_shape, dtype, method)
     options = LoadOptions(unsafe, tuple(imports), signature, materialize)
@@ -374,7 +375,8 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
             if ref.kind == "report":
                 sides.append((_read_report(ref), None))
                 continue
-            opened = _open_ref(ref, spec, replace(options, materialize=options.materialize or bool(trained)))
+            values = bool(trained) or weights and ref.kind == "keras_file"  # a file's weights are compared
+            opened = _open_ref(ref, spec, replace(options, materialize=options.materialize or values))
         else:
             opened = open_source(side, spec)
         if trained:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import modelscope
+from modelscope.errors import LoadError
 
 from .conftest import ROOT, SAMPLES
 
@@ -147,3 +148,70 @@ def test_identical_blocks_are_costed_once_with_the_same_figures(keras_fresh, mon
     assert runs.count("LlamaTransformerDecoder") == 4
     assert [(l.path, l.macs, l.flops) for l in cached.layers] == [(l.path, l.macs, l.flops) for l in each.layers]
     assert cached.totals.macs == each.totals.macs and cached.totals.macs
+
+
+def _damage_keras_weights(source: Path, target: Path) -> None:
+    """A copy of a .keras file whose weights member is garbage: its architecture is intact."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            new.writestr(item, b"not HDF5" if item.filename == "model.weights.h5" else old.read(item))
+
+
+def _damage_h5_weights(source: Path, target: Path) -> None:
+    """A copy of a legacy .h5 model file without any weight value."""
+    import shutil
+
+    import h5py
+
+    shutil.copy(source, target)
+    with h5py.File(target, "r+") as f:
+        for name in list(f["model_weights"]):
+            del f["model_weights"][name]
+
+
+def test_model_files_are_summarised_without_reading_their_weights(tmp_path: Path, keras_fresh) -> None:
+    keras = keras_fresh
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(64, 64, 3), alpha=0.35, classes=7)
+    expected = model.count_params()
+    model.save(tmp_path / "net.keras")
+    model.save(tmp_path / "net.h5")
+    _damage_keras_weights(tmp_path / "net.keras", tmp_path / "broken.keras")
+    _damage_h5_weights(tmp_path / "net.h5", tmp_path / "broken.h5")
+    for intact, broken in (("net.keras", "broken.keras"), ("net.h5", "broken.h5")):
+        light = modelscope.inspect(str(tmp_path / intact))
+        real = modelscope.inspect(str(tmp_path / intact), materialize=True)
+        assert light.totals.params == expected and light.warnings == ()
+        assert _without_keras_names(light) == _without_keras_names(real)
+        # the weights are never opened: a file whose weights are garbage summarises the same
+        damaged = modelscope.inspect(str(tmp_path / broken))
+        assert damaged.warnings == () and damaged.totals.params == expected
+        assert [v.shape for v in damaged.variables] == [tuple(w.shape) for w in model.weights]
+        with pytest.raises(LoadError):  # values are read for stats: the damage shows
+            modelscope.stats(str(tmp_path / broken), spectral=False)
+
+
+def test_a_keras_hub_model_file_is_the_same_without_its_values(tmp_path: Path, keras_fresh) -> None:
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=8,
+                                             intermediate_dim=16, max_sequence_length=12)  # fmt: skip
+    backbone.save(tmp_path / "bert.keras")
+    shapes = {"token_ids": "None,12", "segment_ids": "None,12", "padding_mask": "None,12"}
+    dtypes = dict.fromkeys(shapes, "int32")
+    light = modelscope.inspect(str(tmp_path / "bert.keras"), shapes, dtypes)
+    real = modelscope.inspect(str(tmp_path / "bert.keras"), shapes, dtypes, materialize=True)
+    assert light.totals.params == backbone.count_params() and light.warnings == ()
+    assert _without_keras_names(light) == _without_keras_names(real)
+
+
+def test_diff_of_model_files_still_compares_their_weights(tmp_path: Path, keras_fresh) -> None:
+    keras = keras_fresh
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.save(tmp_path / "a.keras")
+    model.layers[0].kernel.assign(model.layers[0].kernel + 1.0)
+    model.save(tmp_path / "b.keras")
+    comparison = modelscope.diff(str(tmp_path / "a.keras"), str(tmp_path / "b.keras"))
+    assert comparison.weights is not None
+    assert [(v.path, v.changed) for v in comparison.weights.variables] == [("dense/kernel", 1.0), ("dense/bias", 0.0)]

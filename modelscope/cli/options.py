@@ -31,8 +31,8 @@ _FILE_OPTIONS = [  # how model files are read: every command that loads a model 
                       "you trust."),
     click.option("--signature", metavar="NAME", help="SavedModel signature to describe (default serving_default)."),
     click.option("--materialize", is_flag=True,
-                 help="Build a model from code with real weights (default: shapes only, no values; stats always "
-                      "builds with values)."),
+                 help="Build a model from code or a model file with real weights (default: shapes only, no "
+                      "values; stats always builds with values)."),
     click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
 ]  # fmt: skip
 

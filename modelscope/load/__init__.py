@@ -57,15 +57,16 @@ class Loaded:
     weights_after_build: str | None = None
 
 
-def load(ref: SourceRef, options: LoadOptions | None = None) -> Loaded:
-    """The Keras model ``ref`` names. Nothing is written to the source's files."""
+def load(ref: SourceRef, options: LoadOptions | None = None, *, values: bool = True) -> Loaded:
+    """The Keras model ``ref`` names. Nothing is written to the source's files. ``values=False``:
+    a model file's weights are not read (its model is built from the stored configuration)."""
     import_keras()
     options = options or LoadOptions()
     custom = import_code(options.imports)
     if ref.kind == "keras_file":
         from modelscope.load.keras_file import load_keras_file
 
-        return Loaded(*load_keras_file(ref.target, unsafe=options.unsafe, custom_objects=custom))
+        return Loaded(*load_keras_file(ref.target, unsafe=options.unsafe, custom_objects=custom, values=values))
     from modelscope.load.pyfile import import_file, import_module, model_from_module
 
     module = import_file(ref.target) if ref.kind == "pyfile" else import_module(ref.target)

@@ -36,7 +36,8 @@ class SourceRef:
 @dataclass(frozen=True)
 class LoadOptions:
     """How to load: ``--unsafe``, ``--import`` (repeatable), ``--signature`` (SavedModels), and
-    ``--materialize`` (build a model from code with real weights even where no value is read)."""
+    ``--materialize`` (build a model from code or a model file with real weights even where no value
+    is read)."""
 
     unsafe: bool = False
     imports: tuple[str, ...] = ()
