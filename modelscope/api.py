@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelscope.errors import LoadError, UsageError, first_line
+from modelscope.errors import CodeNeeded, LoadError, UsageError, first_line
 from modelscope.load.opened import Opened
 from modelscope.load.source import LoadOptions
 from modelscope.model.inputs import InputSpec, make_input_spec
@@ -69,16 +69,37 @@ def _open_ref(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
 
 
 def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
-    if ref.kind == "weights_file":
-        from modelscope.load.weights_h5 import read_weights_file, weight_values
+    if ref.kind == "weights_file":  # a .weights.h5, or a sharded checkpoint's .weights.json: no TensorFlow
+        from modelscope.load.weights_h5 import open_weights
 
-        traced, keys = read_weights_file(ref.target, ref.label)
+        traced, values = open_weights(ref.target, ref.label)
         report = build_report(traced)
-        return Opened(report, None, lambda: weight_values(ref.target, report.variables, keys))
+        return Opened(report, None, lambda: values(report.variables))
     if ref.kind == "savedmodel":
         from modelscope.load.savedmodel_source import open_savedmodel
 
         return open_savedmodel(ref, spec, options)
+    if ref.kind == "keras_file":
+        if options.no_code:
+            return _open_without_code(ref, "--no-code")
+        try:
+            return _open_built(ref, spec, options)
+        except CodeNeeded as e:
+            return _open_without_code(ref, e.reason)
+    return _open_built(ref, spec, options)
+
+
+def _open_without_code(ref: Any, reason: str) -> Opened:
+    """A model file read as data: its configuration and weights (``load/without_code.py``)."""
+    from modelscope.load.without_code import read_without_code, stored_config
+
+    traced, values = read_without_code(ref.target, stored_config(ref.target), ref.label, reason)
+    report = build_report(traced)
+    return Opened(report, None, lambda: values(report.variables))
+
+
+def _open_built(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
+    """A model built by Keras (from code, or from a file's configuration) and traced."""
     from modelscope.load import load
 
     light: Opened | Exception | None = None
@@ -191,6 +212,7 @@ def inspect(
     signature: str | None = None,
     method: str | None = None,
     materialize: bool = False,
+    no_code: bool = False,
 ) -> Report:
     """Build and trace a model, returning its :class:`~modelscope.model.report.Report`.
 
@@ -204,10 +226,12 @@ def inspect(
     traces that method instead of ``call`` (``--method``). A model built from code (a ``.py``
     file or a module) or from a ``.keras``/``.h5`` file's configuration is built without its
     weights' values, which a report never reads (any size fits in memory); ``materialize`` builds
-    it with real weights (``--materialize``).
+    it with real weights (``--materialize``). ``no_code`` reads a model file as data, without
+    importing or running any class it names (``--no-code``; automatic when a class is missing or
+    safe mode refuses a Lambda): no output shapes or costs, which only a trace gives.
     """
     spec = make_input_spec(input_shape, dtype, method)
-    options = LoadOptions(unsafe, tuple(imports), signature, materialize)
+    options = LoadOptions(unsafe, tuple(imports), signature, materialize, no_code)
     if isinstance(model_or_source, Report):
         return model_or_source
     if isinstance(model_or_source, (str, os.PathLike)):
@@ -233,6 +257,7 @@ def summary(
     signature: str | None = None,
     method: str | None = None,
     materialize: bool = False,
+    no_code: bool = False,
 ) -> None:
     """Show the true summary table where ``model.summary()`` would print it: as HTML in a
     notebook, as the table on standard output elsewhere (see :mod:`modelscope.console`).
@@ -263,6 +288,7 @@ def summary(
         signature=signature,
         method=method,
         materialize=materialize,
+        no_code=no_code,
     )
     training = training_memory(report, batch_size, optimizer) if batch_size is not None else None
     options = TableOptions(depth=depth, width=width, columns=chosen, macs=macs, training=training, unfold=unfold)
@@ -289,6 +315,7 @@ def graph(
     signature: str | None = None,
     method: str | None = None,
     materialize: bool = False,
+    no_code: bool = False,
 ) -> SvgImage | DotSource | PngImage | PdfImage:
     """The model's graph: SVG or DOT text, PNG or PDF bytes (``str`` and ``bytes`` that a
     notebook displays as the picture, see :mod:`modelscope.render.pictures`). Options as the
@@ -307,6 +334,7 @@ def graph(
         signature=signature,
         method=method,
         materialize=materialize,
+        no_code=no_code,
     )
     _check_range("depth", depth, 1)
     options = GraphOptions(depth, rankdir, show_input_shapes, edge_shapes, legend, unroll, macs, unfold=unfold)
@@ -327,16 +355,23 @@ def stats(
     imports: tuple[str, ...] = (),
     signature: str | None = None,
     method: str | None = None,
+    no_code: bool = False,
 ) -> StatsReport:
     """Weight statistics and health flags (a :class:`modelscope.analysis.stats.StatsReport`).
 
-    ``weights`` loads a ``.weights.h5`` file (``model.save_weights``) into the built model first.
+    ``weights`` loads a ``.weights.h5`` file (``model.save_weights``), or a sharded checkpoint's
+    ``.weights.json`` index, into the built model first; it is only read.
     """
     from modelscope.analysis.stats import Thresholds, compute_stats
 
     _check_range("bins", bins, 2, 200)
     spec = make_input_spec(input_shape, dtype, method)
-    opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature, True))
+    if weights:
+        from modelscope.load.weights_sharded import check_weights_option
+
+        check_weights_option(weights)  # a sharded index is checked before Keras follows its names
+    options = LoadOptions(unsafe, tuple(imports), signature, True, no_code)
+    opened = open_source(model_or_source, spec, object, options)
     if weights:
         if opened.model is None:
             raise UsageError(f"--weights {weights}: {model_or_source} is not a Keras model to load weights into; "
@@ -351,7 +386,7 @@ def stats(
 def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_shape_a: Any = None,
          input_shape_b: Any = None, weights_a: str | None = None, weights_b: str | None = None,
          weights: bool = True, architecture: bool = True, unsafe: bool = False, imports: tuple[str, ...] = (),
-         signature: str | None = None, materialize: bool = False) -> Comparison:  # fmt: skip
+         signature: str | None = None, materialize: bool = False, no_code: bool = False) -> Comparison:  # fmt: skip
     """Compare two models (sources, live models or saved report JSONs): a
     :class:`~modelscope.analysis.diff.Comparison` holding the architecture diff and, when both
     sides hold stored weights (model files, checkpoints, live models, or ``weights_a``/
@@ -361,7 +396,12 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     from modelscope.analysis.diff import Comparison, architecture_diff, weights_diff
     from modelscope.load.source import parse_source
 
-    options = LoadOptions(unsafe, tuple(imports), signature, materialize)
+    options = LoadOptions(unsafe, tuple(imports), signature, materialize, no_code)
+    for trained in (weights_a, weights_b):
+        if trained:
+            from modelscope.load.weights_sharded import check_weights_option
+
+            check_weights_option(trained)  # a sharded index is checked before anything loads or Keras reads it
     sides: list[tuple[Report, Any]] = []
     for side, shape, trained in ((a, input_shape_a, weights_a), (b, input_shape_b, weights_b)):
         spec = make_input_spec(shape if shape is not None else input_shape, dtype)

@@ -42,6 +42,15 @@ class LoadError(ModelscopeError):
     """The source exists but no model could be made from it."""
 
 
+class CodeNeeded(LoadError):
+    """A model file names a class that is not defined here, or stores code safe mode does not run:
+    it can still be read without its code (``--no-code``); ``reason`` says what is missing."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class TraceError(ModelscopeError):
     """The model was found but running it on the given input failed."""
 

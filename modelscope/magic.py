@@ -99,7 +99,7 @@ def run(line: str, namespace: dict[str, Any]) -> None:
         model = _target(o["source"], namespace)
         shapes, dtypes = list(o["input_shapes"]) or None, list(o["dtypes"]) or None
         load = {"object": o["object_name"], "unsafe": o["unsafe"], "imports": tuple(o["imports"]),
-                "signature": o["signature"], "method": o["method"]}  # fmt: skip
+                "signature": o["signature"], "method": o["method"], "no_code": o["no_code"]}  # fmt: skip
         if view == "stats":
             show(Shown(modelscope.stats(model, shapes, dtypes, weights=o["weights"], **load)))
             return

@@ -245,3 +245,53 @@ def test_missing_tf_keras_says_how_to_install_it(saved, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "tf_keras", None)
     with pytest.raises(LoadError, match=r"pip install 'keras-modelscope\[legacy\]'"):
         _load(saved["sequential"])
+
+
+BLOCKED = """import importlib.abc, importlib.util, sys
+HIDDEN = ("tf_keras", "tensorflow", "keras")
+class Hide(importlib.abc.MetaPathFinder):  # as if none of them were installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HIDDEN:
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, Hide())
+found = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name.split(".")[0] in HIDDEN else found(name, *a)
+from modelscope.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    assert e.code in (0, None), e.code
+assert not any(m.split(".")[0] in HIDDEN for m in sys.modules), "imported TensorFlow or Keras"
+"""
+
+
+@pytest.mark.parametrize("name", ["sequential", "functional", "hybrid", "shared", "lambda"])
+def test_read_without_tf_keras_as_tf_keras_builds_it(name: str, saved: dict, cli_env: dict, tmp_path: Path) -> None:
+    """Without tf_keras (and without TensorFlow): the Keras tree from keras_metadata.pb and the
+    checkpoint read as data, the same counts, classes and variables as tf_keras loading it."""
+    import subprocess
+
+    full = modelscope.inspect(saved[name])
+    (tmp_path / "blocked.py").write_text(BLOCKED)
+    done = subprocess.run([sys.executable, "blocked.py", "summary", str(saved[name]), "--format", "json"],
+                          cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    free = Report.from_json(done.stdout)
+    assert (free.totals.params, free.totals.trainable) == (full.totals.params, full.totals.trainable)
+    assert "tf_keras is not installed" in free.warnings[0]
+    assert sorted((l.name, l.cls, l.params) for l in free.layers) == sorted((l.name, l.cls, l.params)
+                                                                            for l in full.layers)  # fmt: skip
+    assert sorted(v.path for v in free.variables) == sorted(v.path for v in full.variables)
+    assert not saved["lambda-marker"].exists()
+
+
+def test_stats_without_tf_keras_are_tf_keras_values(saved: dict) -> None:
+    import numpy as np
+
+    full = modelscope.stats(saved["hybrid"], spectral=False)
+    free = modelscope.stats(saved["hybrid"], spectral=False, no_code=True)
+    assert free.report.warnings[0].startswith("read without the model's code (--no-code)")
+    ours = {v.info.path: v.moments for v in free.variables}
+    assert set(ours) == {v.info.path for v in full.variables}
+    for v in full.variables:
+        assert np.isclose(ours[v.info.path].mean, v.moments.mean) and np.isclose(ours[v.info.path].std, v.moments.std)

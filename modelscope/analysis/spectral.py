@@ -3,9 +3,11 @@
 The kernel is reshaped to ``(prod(shape[:-1]), shape[-1])`` — inputs by output channels.
 Small enough kernels get every singular value exactly, from the eigenvalues of the Gram matrix
 ``WᵀW`` accumulated in float64 over row blocks (no float64 copy of the kernel). Larger ones get
-the largest singular value by block power iteration in the kernel's own float32 precision,
-with a bounded number of iterations; the smallest singular value, and so the condition number, is then
-not known. The method used is named in the result.
+the largest singular value by block power iteration in the kernel's own float32 precision
+(other dtypes converted a block of rows at a time, never copied whole), with a bounded number
+of iterations; the smallest singular value, and so the condition number, is then not known.
+The method used is named in the result. Besides the kernel, memory holds one row block and
+vectors of ``rows × BLOCK`` (8/columns of the kernel: under 1% past the exact method's 1024).
 """
 
 from __future__ import annotations
@@ -66,17 +68,44 @@ def _exact(w: np.ndarray, frobenius_sq: float) -> Spectral:
 
 def _power(w: np.ndarray, frobenius_sq: float) -> Spectral:
     """Block power (subspace) iteration: a few vectors at once converge even when the top
-    singular values are close, where a single power vector crawls."""
-    work = w if w.dtype in (np.float32, np.float64) else w.astype(np.float32)
+    singular values are close, where a single power vector crawls. A float32/float64 kernel is
+    used as it is; any other is converted to float32 block by block, never copied whole."""
+    dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float32)
     rng = np.random.default_rng(0)  # deterministic: the same kernel gives the same figure
-    q, _ = np.linalg.qr(work @ rng.standard_normal((work.shape[1], BLOCK)).astype(work.dtype))
+    q, _ = np.linalg.qr(_times(w, rng.standard_normal((w.shape[1], BLOCK)).astype(dtype)))
     sigma = 0.0
     for _ in range(POWER_ITERATIONS):
-        z = work.T @ q  # its singular values are those of QᵀW: estimates from below
+        z = _transposed_times(w, q)  # its singular values are those of QᵀW: estimates from below
         top = float(np.linalg.svd(z, compute_uv=False)[0])
         if abs(top - sigma) <= POWER_TOLERANCE * top:
             sigma = top
             break
         sigma = top
-        q, _ = np.linalg.qr(work @ z)
+        q, _ = np.linalg.qr(_times(w, z))
     return Spectral(sigma, frobenius_sq / (sigma * sigma) if sigma else math.inf, None, "block-power-iteration")
+
+
+def _times(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``W @ x`` in ``x``'s dtype; W converted a row block at a time when its dtype differs."""
+    if w.dtype == x.dtype:
+        same: np.ndarray = w @ x
+        return same
+    out = np.empty((w.shape[0], x.shape[1]), dtype=x.dtype)
+    start = 0
+    for block in _row_blocks(w):
+        out[start : start + len(block)] = block.astype(x.dtype) @ x
+        start += len(block)
+    return out
+
+
+def _transposed_times(w: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``Wᵀ @ q`` in ``q``'s dtype; W converted a row block at a time when its dtype differs."""
+    if w.dtype == q.dtype:
+        same: np.ndarray = w.T @ q
+        return same
+    out = np.zeros((w.shape[1], q.shape[1]), dtype=q.dtype)
+    start = 0
+    for block in _row_blocks(w):
+        out += block.astype(q.dtype).T @ q[start : start + len(block)]
+        start += len(block)
+    return out

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelscope.analysis.health import KERNEL_OUT_AXIS, RULES, Flag, Thresholds, flags_for
-from modelscope.analysis.spectral import Spectral, as_matrix, spectral
+from modelscope.analysis.spectral import Spectral, spectral
 from modelscope.model.display import Displayed
 from modelscope.model.report import Report, VariableInfo
 
@@ -332,12 +332,15 @@ def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
 
 
 def _dead_units(kernel: np.ndarray, out_axis: int, tolerance: float) -> int:
-    """Output channels whose weights are all within ``tolerance`` of 0."""
-    w = as_matrix(np.moveaxis(kernel, out_axis, -1) if out_axis != -1 else kernel)
-    alive = np.zeros(w.shape[1], dtype=bool)
-    rows = max(1, CHUNK // max(w.shape[1], 1))
+    """Output channels whose weights are all within ``tolerance`` of 0, in blocks of about ``CHUNK``
+    elements of the kernel seen as (before, channels, after): no copy of it, whatever the axis."""
+    axis = out_axis % kernel.ndim
+    channels = kernel.shape[axis]
+    w = kernel.reshape(math.prod(kernel.shape[:axis]), channels, math.prod(kernel.shape[axis + 1 :]))
+    alive = np.zeros(channels, dtype=bool)
+    rows = max(1, CHUNK // max(channels * w.shape[2], 1))
     for start in range(0, w.shape[0], rows):
-        alive |= (np.abs(w[start : start + rows]) > tolerance).any(axis=0)
+        alive |= (np.abs(w[start : start + rows]) > tolerance).any(axis=(0, 2))
     return int((~alive).sum())
 
 
@@ -373,7 +376,11 @@ def compute_stats(
     spectral_metrics: bool = True,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> StatsReport:
-    """Statistics for each variable (given one at a time), per owning layer, and health flags."""
+    """Statistics for each variable (given one at a time), per owning layer, and health flags.
+
+    Memory: the variable being read (``values`` should drop its own reference before reading the
+    next, as the file readers do) plus blocks of ``CHUNK`` elements; no figure copies a variable
+    (spectral figures of a kernel that is not float32/float64 convert it block by block too)."""
     classes = {layer.path: layer.cls for layer in report.layers}
     per_var, flags = [], []
     by_layer: dict[str, _Acc] = {}
@@ -391,6 +398,7 @@ def compute_stats(
             dead[info.layer] = stat.dead_units
             if spectral_metrics and not (stat.moments.nan or stat.moments.inf):
                 spectra[info.layer] = spectral(array, stat.moments.l2**2)
+        del array  # before the next value is read: only one variable is held at a time
     layers = tuple(
         LayerStats(path, classes.get(path, report.model.cls), acc.moments(), spectra.get(path), dead.get(path))
         for path, acc in by_layer.items()

@@ -15,13 +15,26 @@ from modelscope.cli.options import (
     output_options,
     pair_options,
 )
-from modelscope.cli.running import check_output, inputs_of, prints_to_stderr, report_of
+from modelscope.cli.running import check_output, prints_to_stderr, report_of
+from modelscope.cli.running import inputs_of as _inputs_of
 from modelscope.errors import ExitCode, ModelscopeError
 from modelscope.output import safe_file_name, write_output
 from modelscope.render import parse_columns, render
 
 if TYPE_CHECKING:
     from rich.text import Text
+
+
+def inputs_of(source: str, model: dict[str, Any], *more: str | None) -> list[str]:
+    """The files this run reads (``running.inputs_of``), and the shards of a sharded checkpoint among
+    them (``x.weights.json`` as SOURCE or ``--weights``), so that ``-o`` may name none of them."""
+    files = _inputs_of(source, model, *more)
+    sharded = [f for f in files if f.lower().endswith(".weights.json")]
+    if sharded:
+        from modelscope.load.weights_sharded import shard_files
+
+        files += [shard for index in sharded for shard in shard_files(index)]
+    return files
 
 
 def terminal_width(output: str | None, width: int | None) -> int | None:
@@ -103,8 +116,8 @@ def summary(
     """Print every layer of SOURCE with its true shapes and parameter counts.
 
     SOURCE is a Python file (file.py, file.py:NAME), a module (package.module:NAME), a Keras
-    file (.keras, .h5), a weights file (.weights.h5), a SavedModel directory or a report saved
-    with --format json.
+    file (.keras, .h5), a weights file (.weights.h5, or a sharded checkpoint's .weights.json), a
+    SavedModel directory or a report saved with --format json.
 
     \b
     Example:
@@ -202,11 +215,22 @@ def graph(
     write_output(data, target, inputs_of(source, model))
     if target != "-":
         click.echo(f"wrote {target} ({kind.upper()}, {len(data):,} bytes)", err=True)
+    _say(report.warnings)
+
+
+def _say(notes: tuple[str, ...]) -> None:
+    """The report's warnings on stderr, for outputs that have no place for them (a picture, stats)."""
+    import warnings
+
+    from modelscope.errors import ModelscopeWarning
+
+    for note in notes:
+        warnings.warn(note, ModelscopeWarning, stacklevel=1)
 
 
 @click.command()
 @model_options
-@click.option("--weights", metavar="FILE", help="Load trained weights (model.save_weights) into the model first.")
+@click.option("--weights", metavar="FILE", help="Load trained weights (.weights.h5, .weights.json) first.")
 @output_options("stats")
 @click.option("--filter", "pattern", metavar="GLOB", help="Only variables whose path matches, e.g. '*/kernel'.")
 @click.option(
@@ -261,7 +285,8 @@ def stats(
     with prints_to_stderr():
         result = compute(source, shapes, dtypes, object=model["object_name"], weights=weights, bins=bins,
                          spectral=not no_spectral, thresholds=limits, unsafe=load.unsafe, imports=load.imports,
-                         signature=load.signature, method=model["method"])  # fmt: skip
+                         signature=load.signature, method=model["method"], no_code=load.no_code)  # fmt: skip
+    _say(result.report.warnings)
     from modelscope.render.stats import StatsOptions
 
     width = terminal_width(output, width)
@@ -272,8 +297,8 @@ def stats(
 
 @click.command()
 @pair_options
-@click.option("--weights-a", metavar="FILE", help="Trained weights (.weights.h5) to load into A first.")
-@click.option("--weights-b", metavar="FILE", help="Trained weights (.weights.h5) to load into B first.")
+@click.option("--weights-a", metavar="FILE", help="Trained weights (.weights.h5, .weights.json) to load into A first.")
+@click.option("--weights-b", metavar="FILE", help="Trained weights (.weights.h5, .weights.json) to load into B first.")
 @click.option("--weights-only", is_flag=True, help="Compare the weights only, not the architecture.")
 @click.option("--all", "show_all", is_flag=True, help="Show unchanged layers and variables too.")
 @output_options("diff", " (markdown: for a pull-request comment)")
@@ -295,6 +320,7 @@ def diff(
     unsafe: bool,
     signature: str | None,
     materialize: bool,
+    no_code: bool,
     weights_a: str | None,
     weights_b: str | None,
     weights_only: bool,
@@ -329,7 +355,8 @@ def diff(
             comparison = compute(a, b, shape(input_shapes), shape(dtypes), input_shape_a=shape(shapes_a),
                                   input_shape_b=shape(shapes_b), weights_a=weights_a, weights_b=weights_b,
                                   architecture=not weights_only, unsafe=unsafe,
-                                  imports=imports, signature=signature, materialize=materialize)  # fmt: skip
+                                  imports=imports, signature=signature, materialize=materialize,
+                                  no_code=no_code)  # fmt: skip
     except ModelscopeError as e:
         e.exit_code = ExitCode.USAGE  # diff(1): 2 is trouble, 1 means "different"
         raise

@@ -33,6 +33,9 @@ _FILE_OPTIONS = [  # how model files are read: every command that loads a model 
     click.option("--materialize", is_flag=True,
                  help="Build a model from code or a model file with real weights (default: shapes only, no "
                       "values; stats always builds with values)."),
+    click.option("--no-code", "no_code", is_flag=True,
+                 help="Read a .keras/.h5 file as data: its configuration and weights, without importing or running "
+                      "any class it names (automatic when a class is missing or safe mode refuses a Lambda)."),
     click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors."),
 ]  # fmt: skip
 
@@ -94,6 +97,7 @@ def load_options(model: dict[str, Any]) -> Any:
         imports=tuple(model["imports"]),
         signature=model["signature"],
         materialize=model.get("materialize", False),
+        no_code=model.get("no_code", False),
     )
 
 

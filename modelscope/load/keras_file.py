@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
-from modelscope.errors import LoadError, ModelscopeWarning, first_line
+from modelscope.errors import CodeNeeded, LoadError, ModelscopeWarning, first_line
 
 _GRAPH_CLASSES = ("Sequential", "Functional", "Model")  # configs that rebuild with their input shapes
 _MISSING = (re.compile(r"Could not locate (?:class|function) '([^']+)'"), re.compile(r"Unknown \w+: '([^']+)'"))
@@ -125,13 +125,17 @@ def _explained(e: Exception, path: str, lambdas: list[str], unsafe: bool) -> Loa
                          "asks for more than it can hold.")  # fmt: skip
     if lambdas and not unsafe or "safe_mode" in text and "Lambda" in text:
         names = ", ".join(f"{n!r} (Lambda)" for n in lambdas) or "a Lambda layer"
-        return LoadError(f"{path}: layer {names} stores Python code, which safe mode does not run. If you "
-                         "trust this file, add --unsafe (its code will then run).")  # fmt: skip
+        return CodeNeeded(f"{path}: layer {names} stores Python code, which safe mode does not run. If you "
+                          "trust this file, add --unsafe (its code will then run).",
+                          f"layer {names} stores Python code, not run in safe mode; --unsafe runs it if you "
+                          "trust the file")  # fmt: skip
     for pattern in _MISSING:
         missing = pattern.search(text)
         if missing:
-            return LoadError(
+            return CodeNeeded(
                 f"{path}: uses the custom class {missing.group(1)!r}, which is not defined here. Pass the "
-                "code that defines it: --import my_layers.py (or --import package.module)."
+                "code that defines it: --import my_layers.py (or --import package.module).",
+                f"the class {missing.group(1)!r} is not defined here; --import the code that defines it "
+                "for the full view",
             )
     return LoadError(f"{path}: Keras could not load this file: {first_line(e)}")

@@ -27,12 +27,25 @@ def open_savedmodel(ref: SourceRef, spec: InputSpec, options: LoadOptions) -> Op
     from modelscope.load.keras2_savedmodel import INSTALL_HINT, is_keras2_savedmodel
 
     if is_keras2_savedmodel(ref.target):
-        if importlib.util.find_spec("tf_keras") is not None:
+        if importlib.util.find_spec("tf_keras") is not None and not options.no_code:
             return _keras2(ref)
-        warnings.warn(f"{ref.target} was saved by Keras 2; without tf_keras only its stored variables and "
-                      f"name scopes are read. For the full Keras tree: {INSTALL_HINT}", ModelscopeWarning,
-                      stacklevel=2)  # fmt: skip
+        reason = "--no-code" if options.no_code else f"tf_keras is not installed; {INSTALL_HINT} for the full view"
+        try:
+            return _keras2_without_code(ref, reason)
+        except LoadError as e:
+            warnings.warn(f"{ref.target} was saved by Keras 2 and its Keras records cannot be read ({e}); only its "
+                          f"stored variables and name scopes are read.", ModelscopeWarning, stacklevel=2)  # fmt: skip
     return _generic(ref, options)
+
+
+def _keras2_without_code(ref: SourceRef, reason: str) -> Opened:
+    """The Keras tree a Keras-2 SavedModel records, read as data (no tf_keras, no TensorFlow)."""
+    from modelscope.load.keras2_without_code import read_keras2_without_code
+    from modelscope.load.opened import Opened
+
+    traced, values = read_keras2_without_code(ref.target, ref.label, reason)
+    report = build_report(traced)
+    return Opened(report, None, lambda: values(report.variables))
 
 
 def _generic(ref: SourceRef, options: LoadOptions) -> Opened:

@@ -43,6 +43,7 @@ class LoadOptions:
     imports: tuple[str, ...] = ()
     signature: str | None = None
     materialize: bool = False
+    no_code: bool = False  # read a model file without its code (see load/without_code.py)
 
 
 def split_attr(source: str) -> tuple[str, str | None]:
@@ -149,6 +150,31 @@ def check_metadata_size(path: Path | str, what: str, size: int) -> None:
                         "MODELSCOPE_MAX_CONFIG_MB=<size in MiB>.")  # fmt: skip
 
 
+def read_bounded(path: Path | str, what: str) -> bytes:
+    """A file of configuration, read whole: refused when larger than :func:`metadata_limit`, also
+    when it grows while being read."""
+    limit = metadata_limit()
+    with open(path, "rb") as f:
+        check_metadata_size(path, what, os.fstat(f.fileno()).st_size)
+        data = f.read(limit + 1)
+    check_metadata_size(path, what, len(data))
+    return data
+
+
+def _json_kind(path: Path) -> str:
+    """``weights_file`` for the index of a sharded Keras checkpoint (``x.weights.json`` holding a
+    ``weight_map``, as ``model.save_weights(..., max_shard_size=...)`` writes it), else ``report``."""
+    if not path.name.lower().endswith(".weights.json"):
+        return "report"
+    try:
+        data = json.loads(read_bounded(path, "index"))
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        what = f"{type(e).__name__}: {str(e)[:200]}"
+        raise LoadError(f"{path}: not valid JSON ({what}). A .weights.json is the index that "
+                        "model.save_weights(..., max_shard_size=...) writes; save it again.") from e  # fmt: skip
+    return "weights_file" if isinstance(data, dict) and "weight_map" in data else "report"
+
+
 def _check_keras_archive(path: Path) -> None:
     """A ``.keras`` file is a zip with config.json; refuse damaged, oversized or too-new ones early."""
     if path.stat().st_size == 0:
@@ -220,7 +246,8 @@ def _savedmodel_kind(path: Path) -> str:
 
 def parse_source(source: str, obj: str | None = None) -> SourceRef:
     """Classify ``source`` (``file.py``, ``file.py:attr``, ``pkg.mod:attr``, ``model.keras``,
-    ``model.h5``, ``model.weights.h5``, a SavedModel directory, a report ``.json``)."""
+    ``model.h5``, ``model.weights.h5``, a sharded checkpoint's ``model.weights.json``, a SavedModel
+    directory, a report ``.json``)."""
     target, attr = split_attr(source)
     if obj and attr and obj != attr:
         raise SourceError(f"{source!r} already names {attr!r}; drop --object {obj}")
@@ -240,20 +267,20 @@ def parse_source(source: str, obj: str | None = None) -> SourceRef:
     elif suffix in KERAS_SUFFIXES or suffix == ".json":
         if not path.is_file():
             raise SourceError(f"{target}: no such file. Check the path.")
-        kind = "report" if suffix == ".json" else "keras_file" if suffix == ".keras" else _h5_kind(path)
+        kind = _json_kind(path) if suffix == ".json" else "keras_file" if suffix == ".keras" else _h5_kind(path)
         if kind == "keras_file" and suffix == ".keras":
             _check_keras_archive(path)
     elif path.exists():
         raise SourceError(
             f"{target}: unsupported file type {path.suffix or '(no suffix)'!r}. modelscope reads "
-            "Python files (.py), Keras files (.keras, .h5, .weights.h5), SavedModel directories "
+            "Python files (.py), Keras files (.keras, .h5, .weights.h5, .weights.json), SavedModel directories "
             "and modules (package.module:attr)."
         )
     elif attr and ":" in source and _MODULE.match(target):
         return SourceRef("module", target, attr, source)
     else:
         raise SourceError(
-            f"{source}: no such file. Give a model file (.py, .keras, .h5, .weights.h5), a SavedModel "
+            f"{source}: no such file. Give a model file (.py, .keras, .h5, .weights.h5, .weights.json), a SavedModel "
             "directory or a module as package.module:attr."
         )
     if attr:

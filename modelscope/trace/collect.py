@@ -4,13 +4,13 @@ is left unknown with a warning (:class:`Notes`) rather than failing the trace.""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from modelscope.model.inputs import InputArg
 from modelscope.model.report import CallEdge, CallInfo, Cost, Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
+from modelscope.model.settings import CONFIG_KEYS, config_value
 from modelscope.model.traced import TracedLayer, TracedModel
 from modelscope.trace.costing import activation_bytes, own_ops_cost, record_cost
 from modelscope.trace.recorder import LayerRecord, Recorder, clean_message, dtype_of, path_name, shape_of
@@ -220,12 +220,6 @@ def collect(
     )  # fmt: skip
 
 
-CONFIG_KEYS = ("units", "filters", "kernel_size", "strides", "padding", "dilation_rate", "groups", "depth_multiplier",
-               "activation", "use_bias", "pool_size", "rate", "num_heads", "key_dim", "value_dim", "input_dim",
-               "output_dim", "axis", "return_sequences", "go_backwards", "target_shape", "size",
-               "interpolation")  # fmt: skip
-
-
 def layer_config(layer: Any) -> dict[str, Any]:
     """The settings ``diff`` compares: the keys of ``CONFIG_KEYS`` in the layer's config, as JSON.
 
@@ -237,26 +231,6 @@ def layer_config(layer: Any) -> dict[str, Any]:
     except NotImplementedError:  # a custom layer without get_config(): it has no settings to compare
         return {}
     return {key: config_value(config[key]) for key in CONFIG_KEYS if key in config}
-
-
-def config_value(value: Any, depth: int = 0) -> Any:
-    """A config value as JSON: numbers, strings, booleans and lists of them as they are; a
-    serialised object (``{"class_name": ..., "config": ...}``) or any other object by its name."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, (list, tuple)) and depth < 4:
-        return [config_value(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        inner = value.get("config")
-        if isinstance(inner, str):  # keras-hub: {"class_name": "function", "config": "keras_hub>gelu"}
-            return inner
-        if isinstance(inner, dict) and isinstance(inner.get("name"), str):
-            return inner["name"]
-        return str(value.get("class_name", "object"))
-    name = getattr(value, "__name__", None) or getattr(value, "name", None)
-    return name if isinstance(name, str) else type(value).__name__
 
 
 def _default_name(stem: str, i: int, n: int) -> str:
