@@ -36,6 +36,9 @@ json.dump({{"params": model.count_params(), "trainable": sum(int(np.prod(w.shape
            "names": sorted(l.name for l in model._flatten_layers(include_self=False)
                            if type(l).__name__ != "InputLayer"), "values": values}},
           open("expected.json", "w"))
+kernel = model.fe.layers[0].kernel
+kernel.assign(kernel + 1.0)
+model.save("cnn_trained.keras")
 """
 
 SAVE_LAMBDA = """import keras
@@ -149,3 +152,14 @@ def test_a_damaged_weights_group_is_a_clear_error(tmp_path: Path, keras_fresh) -
         z.write(tmp_path / "w.h5", "model.weights.h5")
     with pytest.raises(LoadError, match="not a numeric dataset"):
         modelscope.inspect(str(tmp_path / "bad.keras"), no_code=True)
+
+
+def test_diff_and_the_plugin_work_without_the_class(hybrid: Path, cli_env: dict[str, str]) -> None:
+    from modelscope.testing import assert_params
+
+    done = _cli(["diff", "cnn.keras", "cnn_trained.keras", "--format", "json"], hybrid, cli_env)
+    assert done.returncode == 1, done.stderr  # diff(1): different
+    moved = json.loads(done.stdout)["weights"]["variables"]
+    assert [v["path"] for v in moved if v["changed"]] == ["fe/conv2d/kernel"]
+    report = assert_params(str(hybrid / "cnn.keras"), total=107_706, layers={"fe/conv2d": 208, "classifier": 101_066})
+    assert report.warnings and "not defined here" in report.warnings[0]
