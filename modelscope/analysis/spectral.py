@@ -66,11 +66,17 @@ def _exact(w: np.ndarray, frobenius_sq: float) -> Spectral:
     return Spectral(top, frobenius_sq / (top * top), cond, "exact-gram")
 
 
+COPY_LIMIT = 64 * 2**20  # bytes: a converted copy of a kernel this small costs less than converting blocks
+
+
 def _power(w: np.ndarray, frobenius_sq: float) -> Spectral:
     """Block power (subspace) iteration: a few vectors at once converge even when the top
     singular values are close, where a single power vector crawls. A float32/float64 kernel is
-    used as it is; any other is converted to float32 block by block, never copied whole."""
+    used as it is; any other is converted to float32 once when that copy is small, else block by
+    block at every iteration (slower, but never copied whole)."""
     dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    if w.dtype != dtype and w.size * dtype.itemsize <= COPY_LIMIT:
+        w = w.astype(dtype)
     rng = np.random.default_rng(0)  # deterministic: the same kernel gives the same figure
     q, _ = np.linalg.qr(_times(w, rng.standard_normal((w.shape[1], BLOCK)).astype(dtype)))
     sigma = 0.0
