@@ -21,36 +21,42 @@ def render(result: Any, fmt: str, options: Any = None) -> str | Text:
     """``result`` (a Report, a StatsReport or a Comparison) in ``fmt``; ``options`` are the
     renderer's own (TableOptions, StatsOptions, or ``show_all`` for a comparison). A table is a
     rich ``Text`` (styled on a terminal, ``.plain`` elsewhere); the other formats are text."""
-    from modelscope.analysis.diff import Comparison
-    from modelscope.analysis.stats import StatsReport
+    views = _views(result, options)
+    if fmt not in views:
+        raise UsageError(f"--format {fmt}: not one of {', '.join(views)}")
+    return views[fmt]()
+
+
+def _views(result: Any, options: Any) -> dict[str, Callable[[], str | Text]]:
+    """The formats ``result`` renders in. Each kind of result is imported only when the one before
+    did not match: a report's table needs neither the stats nor the diff modules."""
     from modelscope.model.report import Report
 
-    views: dict[str, Callable[[], str | Text]]
     if isinstance(result, Report):
         from modelscope.render.markdown import render_markdown
         from modelscope.render.table import TableOptions, render_table
 
         table = options or TableOptions()
-        views = {"json": result.to_json,
-                 "markdown": lambda: render_markdown(result, table.depth, table.macs, table.unfold),
-                 "table": lambda: render_table(result, table)}  # fmt: skip
-    elif isinstance(result, StatsReport):
+        return {"json": result.to_json,
+                "markdown": lambda: render_markdown(result, table.depth, table.macs, table.unfold),
+                "table": lambda: render_table(result, table)}  # fmt: skip
+    from modelscope.analysis.stats import StatsReport
+
+    if isinstance(result, StatsReport):
         from modelscope.render.stats import StatsOptions, render_stats_csv, render_stats_json, render_stats_table
 
         chosen = options or StatsOptions()
-        views = {"json": lambda: render_stats_json(result, chosen), "csv": lambda: render_stats_csv(result, chosen),
-                 "table": lambda: render_stats_table(result, chosen)}  # fmt: skip
-    elif isinstance(result, Comparison):
+        return {"json": lambda: render_stats_json(result, chosen), "csv": lambda: render_stats_csv(result, chosen),
+                "table": lambda: render_stats_table(result, chosen)}  # fmt: skip
+    from modelscope.analysis.diff import Comparison
+
+    if isinstance(result, Comparison):
         from modelscope.render.diff import render_diff_json, render_diff_markdown, render_diff_text
 
         args = (result.a, result.b, result.architecture, result.weights, bool(options))
-        views = {"json": lambda: render_diff_json(*args), "markdown": lambda: render_diff_markdown(*args),
-                 "table": lambda: render_diff_text(*args)}  # fmt: skip
-    else:
-        raise TypeError(f"nothing renders a {type(result).__name__}")
-    if fmt not in views:
-        raise UsageError(f"--format {fmt}: not one of {', '.join(views)}")
-    return views[fmt]()
+        return {"json": lambda: render_diff_json(*args), "markdown": lambda: render_diff_markdown(*args),
+                "table": lambda: render_diff_text(*args)}  # fmt: skip
+    raise TypeError(f"nothing renders a {type(result).__name__}")
 
 
 def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

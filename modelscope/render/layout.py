@@ -184,16 +184,27 @@ def render_rows(placed: list[Placed]) -> tuple[Text, list[list[Text]]]:
     def lines(cells: list[Text], keeps: Sequence[int]) -> list[Text]:
         split = []
         for cell, p, k in zip(cells, placed, keeps):
-            parts = cell.split("\n", allow_blank=True) or [Text("")]
+            parts = cell.split("\n", allow_blank=True) if "\n" in cell.plain else [cell]
             split.append([truncate(line, p.width, k if i == 0 else 0) for i, line in enumerate(parts)])
         out = []
         for n in range(max(len(s) for s in split)):
-            row = []
-            for s, p in zip(split, placed):
+            # One Text appended to in place, the spaces between cells (padding, gaps) in one piece
+            # each: no intermediate Text per cell (a large model's table has thousands of cells).
+            line, spaces = Text(), ""
+            for j, (s, p) in enumerate(zip(split, placed)):
                 piece = s[n] if n < len(s) else Text("")
-                pad = Text(" " * max(p.width - cell_len(piece.plain), 0))
-                row.append(pad + piece if p.column.numeric else piece + pad)
-            line = Text(GAP).join(row)
+                pad = " " * max(p.width - cell_len(piece.plain), 0)
+                spaces += GAP if j else ""
+                if p.column.numeric:
+                    line.append(spaces + pad).append(piece)
+                    spaces = ""
+                elif piece.style:
+                    line.append(spaces).append_text(piece + pad)  # a styled cell's style runs under its padding
+                    spaces = ""
+                else:
+                    line.append(spaces).append(piece)
+                    spaces = pad
+            line.append(spaces)
             line.rstrip()
             out.append(line)
         return out

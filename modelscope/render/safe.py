@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import fields, is_dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 _HIDDEN = re.compile(  # control characters, bidi overrides, zero-width and other invisible ones
@@ -39,19 +39,37 @@ def visible(text: str) -> str:
 
 def printable(value: T) -> T:
     """``value`` (a report, stats or diff result, or any nesting of dataclasses, tuples, lists
-    and dicts) with :func:`visible` applied to every string in it."""
+    and dicts) with :func:`visible` applied to every string in it. What holds no string to escape
+    comes back as it is, not copied (results are frozen and renderers never change them): a
+    report of 800 layers is walked in milliseconds, and copied only where a name needs escapes."""
     if isinstance(value, str):
         return visible(value)  # type: ignore[return-value]
-    if is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: printable(getattr(value, f.name)) for f in fields(value) if f.init}
-        return replace(value, **changes)
+    if value is None or isinstance(value, (int, float)):  # most of a report: counts, sizes, flags
+        return value
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(printable(v) for v in value)  # type: ignore[return-value]
+        escaped = tuple(printable(v) for v in value)
+        return value if _same(escaped, value) else escaped  # type: ignore[return-value]
     if isinstance(value, list):
-        return [printable(v) for v in value]  # type: ignore[return-value]
+        items = [printable(v) for v in value]
+        return value if _same(items, value) else items  # type: ignore[return-value]
     if isinstance(value, dict):
-        return {printable(k): printable(v) for k, v in value.items()}  # type: ignore[return-value]
+        pairs = [(printable(k), printable(v)) for k, v in value.items()]
+        unchanged = all(k is a and v is b for (k, v), (a, b) in zip(pairs, value.items()))
+        return value if unchanged else dict(pairs)  # type: ignore[return-value]
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in fields(value):
+            if f.init:
+                old = getattr(value, f.name)
+                new = printable(old)
+                if new is not old:
+                    changes[f.name] = new
+        return replace(value, **changes) if changes else value
     return value
+
+
+def _same(new: Any, old: Any) -> bool:
+    return all(a is b for a, b in zip(new, old))
 
 
 def code_span(text: str) -> str:
