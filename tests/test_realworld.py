@@ -12,6 +12,7 @@ the corpus (that would import TensorFlow and keras-hub).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,7 +79,7 @@ SPEC_BUGS = {
 }
 
 
-def test_corpus_model(entry: Any, keras_fresh) -> None:
+def test_corpus_model(entry: Any, keras_fresh, tmp_path: Path) -> None:
     model = entry.make()
     opened = open_source(model, make_input_spec())
     report = opened.report
@@ -124,6 +125,22 @@ def test_corpus_model(entry: Any, keras_fresh) -> None:
         assert not any(v._value is not None for v in light.weights)  # truly without values
         light_report = open_source(light, make_input_spec()).report
     assert _without_keras_names(light_report) == _without_keras_names(report)
+
+    # without code: saved as .keras and read as data, Keras's count; where the configuration lists
+    # every layer (keras.applications), the same layers, classes, trainable split and connections
+    model.save(tmp_path / "model.keras")
+    free = modelscope.inspect(str(tmp_path / "model.keras"), no_code=True)
+    assert free.totals.params == report.totals.params
+    if entry.family == "app":  # by Keras name: automatic names are renumbered in the configuration's
+        assert free.totals.trainable == report.totals.trainable  # order there, in call order by a trace
+        assert sorted((l.name, l.cls, l.params) for l in free.layers) == sorted(
+            (l.name, l.cls, l.params) for l in report.layers)  # fmt: skip
+
+        def named_edges(r: modelscope.Report) -> set[tuple[str, str]]:
+            name = {l.path: l.name for l in r.layers}
+            return {(name[e.src], name[e.dst]) for e in r.edges}
+
+        assert named_edges(free) == named_edges(report) and len(free.inputs) == len(report.inputs)
 
 
 def _without_keras_names(report: modelscope.Report) -> dict[str, Any]:

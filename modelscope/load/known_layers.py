@@ -65,6 +65,7 @@ _RULES: dict[str, Callable[[dict[str, Any] | None, int], list[tuple[str, bool]] 
     "Embedding": _fixed("embeddings"),
     "PReLU": _fixed("alpha"),
     "BatchNormalization": _normalization,
+    "Normalization": lambda config, n: [("mean", False), ("variance", False), ("count", False)] if n == 3 else None,
     "LayerNormalization": _affine,
     "GroupNormalization": _affine,
     "SimpleRNNCell": _fixed("kernel", "recurrent_kernel", "bias"),

@@ -39,6 +39,7 @@ from modelscope.model.settings import CONFIG_KEYS, config_value
 from modelscope.model.shapes import Shape
 from modelscope.model.traced import TracedLayer, TracedModel
 
+MAX_NESTING = 64
 _RNN_CELLS = {"LSTM": "LSTMCell", "GRU": "GRUCell", "SimpleRNN": "SimpleRNNCell"}
 
 
@@ -134,9 +135,10 @@ def _visit(b: _Built, node: StoredLayer, entry: ConfigLayer | None, cls: str, pa
     inner = as_dict(entry.config.get("config")) if entry else {}
     trainable = trainable and inner.get("trainable") is not False
     start = len(b.variables)
+    children = _entries_by_name(entry.config if entry else None)
+    _add_unstored(node, children)
     if depth:
         _own_variables(b, node, path, cls, inner, trainable)
-    children = _entries_by_name(entry.config if entry else None)
     order = {name: i for i, name in enumerate(children)}  # the configuration's order, where it lists them
     taken: set[str] = set()
     for child in sorted(node.children, key=lambda c: order.get(c.name, len(order)) if c.attr is None else len(order)):
@@ -172,6 +174,20 @@ def _visit(b: _Built, node: StoredLayer, entry: ConfigLayer | None, cls: str, pa
             config={k: config_value(settings[k]) for k in CONFIG_KEYS if k in settings},
         )  # fmt: skip
     return list(range(start, len(b.variables)))
+
+
+def _add_unstored(node: StoredLayer, listed: dict[str, ConfigLayer]) -> None:
+    """Layers the configuration lists but the weights do not hold as groups: operations between
+    layers (``x + y`` is an ``Add``), and in a legacy ``.h5`` the layers of a nested model, whose
+    variables the file keeps with the nested model under their paths (``dense/kernel``)."""
+    stored = {c.name for c in node.children if c.attr is None}
+    for name, entry in listed.items():
+        if name in stored or entry.cls == "InputLayer":
+            continue
+        mine = [v for v in node.variables if v.name and v.name.startswith(name + "/")]
+        node.variables = [v for v in node.variables if v not in mine]
+        moved = [replace(v, name=v.name.removeprefix(name + "/")) for v in mine if v.name]
+        node.children.append(StoredLayer(name, name, None, moved))
 
 
 def _class_hint(parent_cls: str, child: StoredLayer) -> str:
@@ -279,10 +295,17 @@ def assemble(tree: StoredLayer, config: dict[str, Any], label: str, reason: str)
     b.variables, b.keys = [b.variables[i] for i in order], [b.keys[i] for i in order]
     remap = {old: new for new, old in enumerate(order)}
     b.layers = [_with_variables(layer, tuple(remap[i] for i in layer.variables)) for layer in b.layers]
+    ends: dict[str, tuple[list[str], list[str]]] = {}  # a nested model's first and last layers
     for layer in list(b.layers):  # nested Sequential and Functional models, as their configs record them
         if layer.cls in ("Sequential", "Functional") and layer.path in b.configs:
-            _wire(b, b.configs[layer.path], layer.path, False)
+            ins, outs = _wire(b, b.configs[layer.path], layer.path, False)
+            ends[layer.path] = ([c for i in ins for c in i.consumers], [p for o in outs for p in o.producers])
     inputs, outputs = _wire(b, config, "", True)
+    # as a trace records them: from a nested model's last layer; into the model and its first layer
+    b.edges = [Edge(s, d) for e in b.edges for s in _inner(e.src, ends, 1)
+               for d in dict.fromkeys([e.dst, *_inner(e.dst, ends, 0)])]  # fmt: skip
+    inputs = [replace(i, consumers=tuple(c for x in i.consumers for c in _inner(x, ends, 0))) for i in inputs]
+    outputs = [replace(o, producers=tuple(q for x in o.producers for q in _inner(x, ends, 1))) for o in outputs]
     name = as_dict(config.get("config")).get("name")
     model = ModelInfo(name if isinstance(name, str) else tree.name, cls, kind, label)
     notes = [f"read without the model's code ({reason}): what only a trace shows (output shapes, compute) is "
@@ -293,6 +316,15 @@ def assemble(tree: StoredLayer, config: dict[str, Any], label: str, reason: str)
     traced = TracedModel(model, tuple(inputs), tuple(outputs), tuple(b.layers), tuple(dict.fromkeys(b.edges)),
                          tuple(b.variables), tuple(range(len(b.variables))), warnings=tuple(notes))  # fmt: skip
     return traced, tuple(b.keys)
+
+
+def _inner(path: str, ends: dict[str, tuple[list[str], list[str]]], side: int, depth: int = 0) -> list[str]:
+    """The layers inside a nested model where data enters it (side 0) or leaves it (side 1), as a
+    trace connects them; the path itself for any other layer."""
+    found = ends.get(path, ([], []))[side]
+    if not found or depth > MAX_NESTING:
+        return [path]
+    return [q for p in found for q in _inner(p, ends, side, depth + 1)]
 
 
 def _with_variables(layer: TracedLayer, variables: tuple[int, ...]) -> TracedLayer:
