@@ -163,3 +163,34 @@ def test_diff_and_the_plugin_work_without_the_class(hybrid: Path, cli_env: dict[
     assert [v["path"] for v in moved if v["changed"]] == ["fe/conv2d/kernel"]
     report = assert_params(str(hybrid / "cnn.keras"), total=107_706, layers={"fe/conv2d": 208, "classifier": 101_066})
     assert report.warnings and "not defined here" in report.warnings[0]
+
+
+def _external_weights(path: Path, secret: Path) -> None:
+    """A weights file whose dataset keeps its values in another file (HDF5 external storage)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.create_group("vars").attrs["name"] = "sequential"
+        f.create_group("layers/dense/vars").attrs["name"] = "dense"
+        f.create_dataset("layers/dense/vars/0", shape=(3, 2), dtype="f4", external=[(str(secret), 0, 24)])
+        f.create_dataset("layers/dense/vars/1", data=np.zeros(2, "f4"))
+
+
+def test_values_kept_in_other_files_are_never_read(tmp_path: Path, cli_env: dict[str, str], keras_fresh) -> None:
+    """HDF5 external storage would let a weights file read any file it names (a secret, a FIFO)."""
+    import zipfile
+
+    keras = keras_fresh
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"\x00\x00\x80?" * 6)  # six float32 ones
+    _external_weights(tmp_path / "w.weights.h5", secret)
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as z, zipfile.ZipFile(tmp_path / "evil.keras", "w") as evil:
+        for name in ("metadata.json", "config.json"):
+            evil.writestr(name, z.read(name))
+        evil.write(tmp_path / "w.weights.h5", "model.weights.h5")
+    for args in (["stats", "w.weights.h5"], ["summary", "w.weights.h5"], ["stats", "evil.keras"],
+                 ["stats", "evil.keras", "--no-code"], ["stats", "m.keras", "--weights", "w.weights.h5"]):  # fmt: skip
+        done = _cli(args, tmp_path, cli_env)
+        assert done.returncode == 1, (args, done.stdout)
+        assert "keeps its values in other files" in done.stderr and "Traceback" not in done.stderr, args

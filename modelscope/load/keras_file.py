@@ -85,6 +85,7 @@ def load_keras_file(path: str, *, unsafe: bool = False, custom_objects: Mapping[
     try:
         if not values:
             return _from_config(path, keras_format, unsafe, custom), None
+        _check_weights_storage(path)
         if not keras_format and config.get("class_name") not in _GRAPH_CLASSES:
             model = keras.models.model_from_json(json.dumps(config), custom_objects=custom)
             if not model.built:
@@ -92,6 +93,15 @@ def load_keras_file(path: str, *, unsafe: bool = False, custom_objects: Mapping[
         return keras.saving.load_model(path, custom_objects=custom, compile=False, safe_mode=not unsafe), None
     except Exception as e:
         raise _explained(e, path, lambdas, unsafe) from e
+
+
+def _check_weights_storage(path: str) -> None:
+    """Before Keras reads the weights: no dataset may keep its values in another file."""
+    from modelscope.load.stored_tree import check_file_storage
+    from modelscope.load.without_code import weights_file
+
+    with weights_file(path) as f:
+        check_file_storage(f, path)
 
 
 def _from_config(path: str, keras_format: bool, unsafe: bool, custom: dict[str, Any]) -> Any:

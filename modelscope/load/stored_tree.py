@@ -51,6 +51,25 @@ class StoredLayer:
     known: dict[str, Any] | None = None  # its own serialized config, where the file keeps one per layer
 
 
+def check_storage(data: Any, path: str) -> None:
+    """Refuse a dataset whose values live in other files (HDF5 external storage or a virtual
+    dataset): reading it would read any file the weights name, a device or a FIFO included."""
+    if getattr(data, "is_virtual", False) or getattr(data, "external", None):
+        raise LoadError(f"{path}: {data.name} keeps its values in other files, which modelscope does not read; "
+                        "a Keras weights file holds its own values. Save the weights again.")  # fmt: skip
+
+
+def check_file_storage(f: Any, path: str) -> None:
+    """:func:`check_storage` for every dataset of an open HDF5 file (before Keras reads it)."""
+    import h5py
+
+    def visit(_: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset):
+            check_storage(obj, path)
+
+    f.visititems(visit)
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -91,6 +110,7 @@ def _variables(vars_group: Any, path: str) -> list[StoredVariable]:
             continue
         if data.dtype.kind not in "biuf" or data.dtype.names:
             raise LoadError(f"{path}: {data.name} is not a numeric dataset; the file is damaged")
+        check_storage(data, path)
         shape = tuple(int(d) for d in data.shape)
         found.append(StoredVariable(data.name.lstrip("/"), int(member), None, shape, data.dtype.name))
     return sorted(found, key=lambda v: v.index)
@@ -141,6 +161,7 @@ def read_legacy_tree(f: Any, path: str) -> StoredLayer:
             data = group.get(weight)
             if data is None or not hasattr(data, "shape") or data.dtype.kind not in "biuf":
                 raise LoadError(f"{path}: weight {weight!r} of layer {name!r} is missing or not numeric")
+            check_storage(data, path)
             short = weight.removeprefix(f"{name}/").removesuffix(":0")  # "sequential/dense/kernel": "dense/kernel"
             layer.variables.append(StoredVariable(data.name.lstrip("/"), i, short,
                                                   tuple(int(d) for d in data.shape), data.dtype.name))  # fmt: skip

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from modelscope.errors import LoadError
+from modelscope.load.stored_tree import check_storage
 from modelscope.model.report import ModelInfo, VariableInfo
 from modelscope.model.traced import TracedLayer, TracedModel
 
@@ -79,6 +80,7 @@ def _variable(f: Any, layer: str, name: str, key: str) -> VariableInfo:
     data = f[key]
     if not hasattr(data, "shape") or data.shape is None or data.dtype.kind in "OSUa" or data.dtype.names:
         raise ValueError(f"{key} is not a numeric dataset")
+    check_storage(data, f.filename)
     return VariableInfo(f"{layer}/{name}" if layer else name, layer, tuple(int(d) for d in data.shape),
                         np.dtype(data.dtype).name, True)  # fmt: skip
 

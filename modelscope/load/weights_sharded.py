@@ -200,10 +200,17 @@ def _handle(index: ShardedIndex, shard: int, handles: dict[int, Any]) -> Any:
 
 
 def check_weights_option(path: str | os.PathLike[str]) -> None:
-    """``--weights x.weights.json``: check the index and its shards before Keras reads them (Keras
-    follows any name the index gives). A ``.weights.h5`` is left to Keras."""
-    if os.fspath(path).lower().endswith(".json"):
-        read_index(os.fspath(path))
+    """``--weights``: check the file before Keras reads it. A sharded index and its shards (Keras
+    follows any name the index gives); in every HDF5 file, that no dataset keeps its values in
+    another file (HDF5 external storage would make Keras read any file the weights name)."""
+    from modelscope.load.stored_tree import check_file_storage
+
+    name = os.fspath(path)
+    files = [_shard_path(name, os.path.basename(s)) for s in read_index(name).shards] if name.lower().endswith(
+        ".json") else [name]  # fmt: skip
+    for file in (f for f in files if os.path.isfile(f)):  # a missing file is said where it is loaded
+        with _open(file) as f:
+            check_file_storage(f, file)
 
 
 def shard_files(path: str) -> list[str]:

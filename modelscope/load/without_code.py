@@ -73,7 +73,7 @@ class _Member(io.RawIOBase):
 
 
 @contextmanager
-def _weights_file(path: str) -> Iterator[Any]:
+def weights_file(path: str) -> Iterator[Any]:
     """The HDF5 weights of a model file, opened read-only with h5py."""
     import h5py
 
@@ -272,7 +272,7 @@ def read_without_code(path: str, config: dict[str, Any], label: str | None, reas
                       ) -> tuple[TracedModel, Callable[[tuple[VariableInfo, ...]], Iterator[tuple[VariableInfo, np.ndarray]]]]:  # fmt: skip # noqa: E501
     """The model file as a TracedModel, and a reader of the report's variables' values."""
     legacy = not path.lower().endswith(".keras")
-    with _weights_file(path) as f:
+    with weights_file(path) as f:
         try:
             tree = read_legacy_tree(f, path) if legacy else read_keras3_tree(f, path)
         except (KeyError, TypeError, ValueError, AttributeError, OSError, RecursionError, UnicodeError) as e:
@@ -335,7 +335,7 @@ def _values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...
             ) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
     """Each variable's value, one dataset at a time."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 2**63
-    with _weights_file(path) as f:
+    with weights_file(path) as f:
         for info, key in zip(variables, keys):
             if info.bytes > memory:
                 raise LoadError(f"{path}: {key} claims {info.bytes / 2**30:,.1f} GiB, more than this machine's "
