@@ -209,7 +209,11 @@ def check_weights_option(path: str | os.PathLike[str]) -> None:
     files = [_shard_path(name, os.path.basename(s)) for s in read_index(name).shards] if name.lower().endswith(
         ".json") else [name]  # fmt: skip
     for file in (f for f in files if os.path.isfile(f)):  # a missing file is said where it is loaded
-        with _open(file) as f:
+        try:
+            opened = _open(file)
+        except LoadError:
+            continue  # not HDF5: Keras says why it cannot load it
+        with opened as f:
             check_file_storage(f, file)
 
 
