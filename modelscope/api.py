@@ -19,6 +19,7 @@ from modelscope.model.traced import build_report
 if TYPE_CHECKING:
     from modelscope.analysis.diff import Comparison
     from modelscope.analysis.stats import StatsReport
+    from modelscope.model.profile import ProfileReport
     from modelscope.render.pictures import DotSource, PdfImage, PngImage, SvgImage
 
 
@@ -429,7 +430,8 @@ def diff(a: Any, b: Any, input_shape: Any = None, dtype: Any = None, *, input_sh
     (ra, va), (rb, vb) = sides
     arch = architecture_diff(ra, rb) if architecture else None
     moved = weights_diff(ra, rb, va(), vb()) if weights and va is not None and vb is not None else None
-    return Comparison(_label(a), _label(b), arch, moved)
+    notes = tuple(f"{side}: {w}" for side, (report, _) in zip("AB", sides) for w in report.warnings)
+    return Comparison(_label(a), _label(b), arch, moved, notes)
 
 
 def _label(side: Any) -> str:
@@ -442,3 +444,41 @@ def _label(side: Any) -> str:
         return f"report of {side.model.name}"
     name = str(getattr(side, "name", "?"))
     return f"{automatic_base(name, type(side).__name__) or name} ({type(side).__name__})"
+
+
+def profile(
+    model_or_source: Any,
+    input_shape: Any = None,
+    dtype: Any = None,
+    *,
+    batch_size: int | None = None,
+    repeat: int = 20,
+    warmup: int = 3,
+    backward: bool = False,
+    jit: bool = False,
+    object: str | None = None,  # noqa: A002
+    unsafe: bool = False,
+    imports: tuple[str, ...] = (),
+    signature: str | None = None,
+    method: str | None = None,
+) -> ProfileReport:
+    """Time each layer's forward (and with ``backward``, forward+gradient) pass on random inputs and
+    the whole model's: a :class:`~modelscope.model.profile.ProfileReport` (method: see
+    :mod:`modelscope.trace.profile`). The model is built with real weights; nothing is trained or
+    saved. ``batch_size`` fills the inputs' batch dimension (default 1); every other size must be
+    known. ``repeat`` timed runs follow ``warmup`` untimed ones; ``jit`` compiles with XLA."""
+    from modelscope.trace.profile import profile_model
+
+    _check_range("batch_size", batch_size, 1)
+    _check_range("repeat", repeat, 1)
+    _check_range("warmup", warmup, 0)
+    spec = make_input_spec(input_shape, dtype, method)
+    if isinstance(model_or_source, (str, os.PathLike)) and str(model_or_source).lower().endswith(".json"):
+        raise UsageError(f"{model_or_source}: a saved report holds no weights to run; give the model itself")
+    opened = open_source(model_or_source, spec, object, LoadOptions(unsafe, tuple(imports), signature, True))
+    if opened.model is None or opened.report.static:
+        raise UsageError(f"{model_or_source}: profile runs a Keras model, and this source gives none to run (a "
+                         "weights file or a SavedModel); give the .py, module, .keras or .h5 that builds "
+                         "it")  # fmt: skip
+    with _user_code(str(model_or_source) if isinstance(model_or_source, str) else "the model"):
+        return profile_model(opened.model, opened.report, spec, batch_size, repeat, warmup, backward, jit)

@@ -159,6 +159,7 @@ def test_diff_and_the_plugin_work_without_the_class(hybrid: Path, cli_env: dict[
 
     done = _cli(["diff", "cnn.keras", "cnn_trained.keras", "--format", "json"], hybrid, cli_env)
     assert done.returncode == 1, done.stderr  # diff(1): different
+    assert "A: read without the model's code" in done.stderr and "B: read without" in done.stderr
     moved = json.loads(done.stdout)["weights"]["variables"]
     assert [v["path"] for v in moved if v["changed"]] == ["fe/conv2d/kernel"]
     report = assert_params(str(hybrid / "cnn.keras"), total=107_706, layers={"fe/conv2d": 208, "classifier": 101_066})
@@ -194,3 +195,20 @@ def test_values_kept_in_other_files_are_never_read(tmp_path: Path, cli_env: dict
         done = _cli(args, tmp_path, cli_env)
         assert done.returncode == 1, (args, done.stdout)
         assert "keeps its values in other files" in done.stderr and "Traceback" not in done.stderr, args
+
+
+def test_no_code_needs_no_tensorflow(hybrid: Path, cli_env: dict[str, str], tmp_path: Path) -> None:
+    """--no-code on a .keras: read in a process where TensorFlow and Keras cannot be imported."""
+    from .test_keras2_savedmodel import BLOCKED
+
+    expected = json.loads((hybrid / "expected.json").read_text())
+    (tmp_path / "blocked.py").write_text(BLOCKED)
+    for command in ("summary", "stats"):
+        done = subprocess.run([sys.executable, str(tmp_path / "blocked.py"), command, "cnn.keras", "--no-code",
+                               "--format", "json"], cwd=hybrid, env=cli_env, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        data = json.loads(done.stdout)
+        params = data["totals"]["params"] if command == "summary" else sum(
+            int(np.prod(v["shape"])) for v in data["variables"])  # fmt: skip
+        assert params == expected["params"], command

@@ -154,6 +154,7 @@ class Comparison(Displayed):
     b: str
     architecture: ArchitectureDiff | None
     weights: WeightsDiff | None
+    notes: tuple[str, ...] = ()  # each side's report warnings ("A: read without the model's code ...")
 
     def __iter__(self) -> Iterator[Any]:
         """``architecture, weights = comparison``."""

@@ -362,4 +362,60 @@ def diff(
         raise
     inputs = [*inputs_of(a, {"imports": imports}, weights_a), *inputs_of(b, {}, weights_b)]
     emit(render(comparison, fmt, show_all), output, inputs)
+    _say(comparison.notes)
     return ExitCode.FAILURE if differs(comparison.architecture, comparison.weights, check) else ExitCode.OK
+
+
+@click.command()
+@model_options
+@output_options("profile")
+@click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
+              help="Batch size of the random inputs (default 1, or the size the model fixes).")  # fmt: skip
+@click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True, metavar="R",
+              help="Timed runs per layer (median, min and max are reported).")  # fmt: skip
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, metavar="W",
+              help="Untimed runs before the timed ones (the compiling first call is never timed).")  # fmt: skip
+@click.option("--backward", is_flag=True, help="Also time forward + gradient of each layer and of the model.")
+@click.option("--jit", is_flag=True, help="Compile with XLA (tf.function(jit_compile=True)).")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N", help="Show layers down to depth N (table, markdown).")
+@_WIDTH
+def profile(
+    source: str,
+    fmt: str,
+    output: str | None,
+    batch_size: int | None,
+    repeat: int,
+    warmup: int,
+    backward: bool,
+    jit: bool,
+    depth: int | None,
+    width: int | None,
+    **model: Any,
+) -> None:
+    """Time each layer of SOURCE on random inputs: forward (and --backward) time per layer in the
+    summary's tree, share of the whole model, achieved MAC/s, output bytes.
+
+    The model is built with real (fresh or stored) weights; nothing is trained or saved. Each
+    layer is timed alone, as one compiled tf.function, on the inputs it received in a forward
+    pass; the whole model as one compiled call (see the README for the method and its limits).
+
+    \b
+    Example:
+      modelscope profile samples/hybrid_cnn.py --input-shape None,28,28,1 --repeat 50
+    """
+    from modelscope.api import profile as compute
+    from modelscope.model.inputs import make_input_spec
+
+    check_output(output, inputs_of(source, model))
+    shapes, dtypes = list(model["input_shapes"]) or None, list(model["dtypes"]) or None
+    make_input_spec(shapes, dtypes, model["method"])  # bad shapes fail before TensorFlow
+    load = load_options(model)
+    with prints_to_stderr():
+        result = compute(source, shapes, dtypes, batch_size=batch_size, repeat=repeat, warmup=warmup,
+                         backward=backward, jit=jit, object=model["object_name"], unsafe=load.unsafe,
+                         imports=load.imports, signature=load.signature, method=model["method"])  # fmt: skip
+    _say(result.report.warnings)
+    from modelscope.render.profile import ProfileOptions
+
+    width = terminal_width(output, width)
+    emit(render(result, fmt, ProfileOptions(depth=depth, width=width)), output, inputs_of(source, model), width)
