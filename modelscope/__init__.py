@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 from modelscope.errors import ModelscopeError
 
 if TYPE_CHECKING:
-    from modelscope.api import diff, graph, inspect, stats, summary
+    from modelscope.api import diff, graph, inspect, profile, stats, summary
     from modelscope.model.report import Report
 
-__all__ = ["ModelscopeError", "Report", "__version__", "diff", "graph", "inspect", "stats", "summary"]
+__all__ = ["ModelscopeError", "Report", "__version__", "diff", "graph", "inspect", "profile", "stats", "summary"]
 __version__ = "0.1.0"
 
 _LAZY = {"Report": "modelscope.model.report", "inspect": "modelscope.api", "summary": "modelscope.api",
-         "stats": "modelscope.api", "diff": "modelscope.api", "graph": "modelscope.api"}  # fmt: skip
+         "stats": "modelscope.api", "diff": "modelscope.api", "graph": "modelscope.api",
+         "profile": "modelscope.api"}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

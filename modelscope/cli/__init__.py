@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from modelscope.cli.commands import diff, graph, stats, summary
+from modelscope.cli.commands import diff, graph, profile, stats, summary
 from modelscope.errors import ExitCode, ModelscopeError
 
 __all__ = ["cli", "main"]
@@ -34,7 +34,7 @@ def cli() -> None:
     """
 
 
-for _command in (summary, graph, stats, diff):
+for _command in (summary, graph, stats, diff, profile):
     cli.add_command(_command)
 
 

@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 FORMATS = {"report": ("table", "json", "markdown"), "stats": ("table", "json", "csv"),
-           "diff": ("table", "json", "markdown")}  # fmt: skip
+           "diff": ("table", "json", "markdown"), "profile": ("table", "json", "markdown")}  # fmt: skip
 
 
 def render(result: Any, fmt: str, options: Any = None) -> str | Text:
-    """``result`` (a Report, a StatsReport or a Comparison) in ``fmt``; ``options`` are the
-    renderer's own (TableOptions, StatsOptions, or ``show_all`` for a comparison). A table is a
+    """``result`` (a Report, a StatsReport, a ProfileReport or a Comparison) in ``fmt``; ``options`` are the
+    renderer's own (TableOptions, StatsOptions, ProfileOptions, or ``show_all`` for a comparison). A table is a
     rich ``Text`` (styled on a terminal, ``.plain`` elsewhere); the other formats are text."""
     views = _views(result, options)
     if fmt not in views:
@@ -48,6 +48,19 @@ def _views(result: Any, options: Any) -> dict[str, Callable[[], str | Text]]:
         chosen = options or StatsOptions()
         return {"json": lambda: render_stats_json(result, chosen), "csv": lambda: render_stats_csv(result, chosen),
                 "table": lambda: render_stats_table(result, chosen)}  # fmt: skip
+    from modelscope.model.profile import ProfileReport
+
+    if isinstance(result, ProfileReport):
+        from modelscope.render.profile import (
+            ProfileOptions,
+            render_profile_json,
+            render_profile_markdown,
+            render_profile_table,
+        )
+
+        shown = options or ProfileOptions()
+        return {"json": lambda: render_profile_json(result), "markdown": lambda: render_profile_markdown(result, shown),
+                "table": lambda: render_profile_table(result, shown)}  # fmt: skip
     from modelscope.analysis.diff import Comparison
 
     if isinstance(result, Comparison):

@@ -1,0 +1,201 @@
+"""A profile: measured times of a model's layers, tied to its report (pure data, no TensorFlow).
+
+``trace/profile.py`` measures; this module holds what was measured and the figures derived from
+it (share, achieved MAC/s), so renderers and saved JSON (schema ``modelscope.profile/1``) work
+without TensorFlow. Times are in seconds. A layer's figures cover all its calls in one forward
+pass (a layer called twice is timed running both calls), sublayers included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelscope.model.report import Report
+
+SCHEMA = "modelscope.profile/1"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One measured callable: the median, fastest and slowest of ``repeat`` timed runs (seconds)."""
+
+    median: float
+    min: float
+    max: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"median": self.median, "min": self.min, "max": self.max}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Timing:
+        return cls(float(data["median"]), float(data["min"]), float(data["max"]))
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """A layer's measured times in one forward pass (all its calls), at the report's ``path``.
+
+    ``backward`` times the forward *and* the gradient together (a gradient needs its forward):
+    one compiled call computing d sum(outputs) / d (inputs, trainable variables)."""
+
+    path: str
+    forward: Timing
+    backward: Timing | None
+    calls: int
+    output_bytes: int  # the outputs of all its calls at the profiled batch size
+
+    @property
+    def forward_median(self) -> float:
+        return self.forward.median
+
+    @property
+    def forward_min(self) -> float:
+        return self.forward.min
+
+    @property
+    def forward_max(self) -> float:
+        return self.forward.max
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    batch_size: int
+    repeat: int
+    warmup: int
+    jit: bool
+    backward: bool
+    device: str  # "CPU" or the device the model ran on ("GPU:0")
+
+
+@dataclass(frozen=True, repr=False)
+class ProfileReport:
+    """The model's report, each called layer's timing, the whole model's, and how they were taken.
+    (It has no notebook view yet: render it with ``modelscope.render.render(profile, "table")``.)"""
+
+    report: Report
+    layers: tuple[LayerTiming, ...]
+    model_forward: Timing
+    model_backward: Timing | None
+    settings: ProfileSettings
+    method: str
+    notes: tuple[str, ...] = ()
+    overhead: Timing | None = None  # an empty compiled call, measured the same way: the floor of every figure
+    _index: dict[str, LayerTiming] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index.update((t.path, t) for t in self.layers)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (
+            f"<ProfileReport {self.report.model.name} ({self.report.model.cls}): {len(self.layers)} layers "
+            f"timed, model {self.model_forward.median * 1e3:.3f} ms at batch {s.batch_size} on {s.device}>"
+        )
+
+    def timing(self, path: str) -> LayerTiming | None:
+        """The timing of the layer at ``path``; None for a layer that was not called."""
+        return self._index.get(path)
+
+    def share(self, path: str) -> float | None:
+        """The layer's forward median as a fraction of the whole model's."""
+        t = self.timing(path)
+        if t is None or self.model_forward.median <= 0:
+            return None
+        return t.forward.median / self.model_forward.median
+
+    def macs_per_second(self, path: str) -> float | None:
+        """Achieved MAC/s: the layer's MACs (per sample in the report) x batch size / forward median."""
+        t = self.timing(path)
+        macs = self.report.layer(path).macs if t is not None else None
+        if t is None or macs is None or t.forward.median <= 0:
+            return None
+        return macs * self.settings.batch_size / t.forward.median
+
+    @property
+    def top_level_sum(self) -> float:
+        """The sum of the forward medians of the model's direct children."""
+        return sum(t.forward.median for t in self.layers if self.report.layer(t.path).depth == 1)
+
+    def slowest(self, n: int, depth: int | None = None) -> list[str]:
+        """The paths of the ``n`` slowest layers (forward median) down to ``depth``; leaves only when
+        ``depth`` is None, since a container's time includes its children's."""
+
+        def shown(path: str) -> bool:
+            layer = self.report.layer(path)
+            if depth is None:
+                return not self.report.children(path)
+            return layer.depth == depth or (layer.depth < depth and not self.report.children(path))
+
+        ranked = sorted((t for t in self.layers if shown(t.path)), key=lambda t: (-t.forward.median, t.path))
+        return [t.path for t in ranked[:n]]
+
+    # -- JSON ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "schema": SCHEMA,
+            "settings": {"batch_size": s.batch_size, "repeat": s.repeat, "warmup": s.warmup, "jit": s.jit,
+                         "backward": s.backward, "device": s.device},
+            "method": self.method,
+            "model": {"forward": self.model_forward.to_dict(),
+                      "backward": self.model_backward.to_dict() if self.model_backward else None},
+            "layers": [
+                {"path": t.path, "calls": t.calls, "output_bytes": t.output_bytes,
+                 "forward": t.forward.to_dict(), "backward": t.backward.to_dict() if t.backward else None,
+                 "macs": self.report.layer(t.path).macs, "macs_per_second": self.macs_per_second(t.path)}
+                for t in self.layers
+            ],
+            "overhead": self.overhead.to_dict() if self.overhead else None,
+            "notes": list(self.notes),
+            "report": self.report.to_dict(),
+        }  # fmt: skip
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProfileReport:
+        """Read what :meth:`to_dict` wrote; derived fields (``macs``, ``macs_per_second``) are recomputed."""
+        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, Mapping) else None
+            raise ValueError(f"not a modelscope profile (schema {found!r}, expected {SCHEMA!r})")
+        s, m = data["settings"], data["model"]
+        report = Report.from_dict(data["report"])
+        layers = tuple(
+            LayerTiming(str(t["path"]), Timing.from_dict(t["forward"]),
+                        Timing.from_dict(t["backward"]) if t.get("backward") else None,
+                        int(t["calls"]), int(t["output_bytes"]))
+            for t in data["layers"]
+        )  # fmt: skip
+        for t in layers:
+            report.layer(t.path)  # KeyError for a timing of a layer the report does not hold
+        return cls(
+            report=report,
+            layers=layers,
+            model_forward=Timing.from_dict(m["forward"]),
+            model_backward=Timing.from_dict(m["backward"]) if m.get("backward") else None,
+            settings=ProfileSettings(int(s["batch_size"]), int(s["repeat"]), int(s["warmup"]), bool(s["jit"]),
+                                     bool(s["backward"]), str(s["device"])),
+            method=str(data["method"]),
+            notes=tuple(str(n) for n in data.get("notes", ())),
+            overhead=Timing.from_dict(data["overhead"]) if data.get("overhead") else None,
+        )  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str) -> ProfileReport:
+        return cls.from_dict(json.loads(text))
+
+
+def keras_paths(report: Report) -> dict[str, list[str]]:
+    """Each layer's path of Keras names (``sequential_3/conv2d_5``) -> the stable paths of the
+    layers it names, in report order: how a live layer found during a call is matched to its row."""
+    named: dict[str, str] = {}
+    found: dict[str, list[str]] = {}
+    for layer in report.layers:
+        parent = named.get(layer.parent or "", "")
+        named[layer.path] = f"{parent}/{layer.name}" if parent else layer.name
+        found.setdefault(named[layer.path], []).append(layer.path)
+    return found

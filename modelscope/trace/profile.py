@@ -1,0 +1,270 @@
+"""Measuring where a forward (and backward) pass spends its time, layer by layer (TensorFlow side).
+
+How each figure is obtained (the README's "modelscope profile" section says the same):
+
+1. The model runs once, eagerly, on random inputs of the report's input shapes at the batch
+   size, while ``keras.layers.Layer.__call__`` is wrapped (restored in ``finally``) to keep each
+   layer's actual call arguments, in call order, and the bytes of its outputs.
+2. Each called layer is then timed *in isolation* on exactly those arguments: one
+   ``tf.function`` (``jit_compile=True`` with ``--jit``) runs all of the layer's calls of that
+   forward pass. The first call (tracing, compilation) is never timed; ``warmup`` more runs are
+   not timed either; then ``repeat`` timed runs, each ending with the results copied to NumPy,
+   which waits until the device has finished (on a CPU it is a cheap copy; on a GPU it is the
+   synchronisation). Median, min and max of the timed runs are kept.
+3. ``backward`` times a second ``tf.function`` that computes the forward and the gradient of the
+   sum of the (floating-point) outputs with respect to the floating-point inputs and the layer's
+   trainable variables under a ``tf.GradientTape``: forward and backward together.
+4. The whole model is timed the same way, as one compiled call.
+
+A layer's time includes its sublayers' (containers are called, so they are timed too), and each
+isolated call pays the dispatch of one ``tf.function`` call (tens of microseconds on a CPU), which
+the whole model pays once: so the layers' times add up to more than the model's for small layers,
+and to less where a compiled model fuses work across layers. The report states the gap.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelscope.errors import TraceError, UsageError
+from modelscope.model.inputs import InputArg, InputSpec
+from modelscope.model.profile import LayerTiming, ProfileReport, ProfileSettings, Timing, keras_paths
+from modelscope.model.report import Report
+from modelscope.model.shapes import format_shape
+from modelscope.trace.recorder import clean_message
+from modelscope.trace.tracer import call_arguments, functional_graph, model_method
+
+METHOD = (
+    "Each called layer was timed in isolation on the arguments it received in one eager forward pass on "
+    "random inputs: one tf.function{jit} running all of its calls, compiled by an untimed first call, "
+    "{warmup} untimed warm-up run(s), then {repeat} timed run(s), each ending when its results are copied "
+    "to NumPy (the device has finished). Figures: median, min and max of the timed runs. A layer's time "
+    "includes its sublayers'. The whole model was timed the same way, as one compiled call.{backward}"
+)
+
+
+@dataclass
+class Captured:
+    """A layer met during the eager forward pass: its path of Keras names and its calls."""
+
+    layer: Any
+    keras_path: str
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+    output_bytes: int = 0
+
+
+def concrete_inputs(report: Report, batch_size: int | None) -> list[InputArg]:
+    """The report's inputs at a concrete size: the batch (first) dimension at ``batch_size`` (1 by
+    default, or the size the model fixes); any other unknown dimension must be given."""
+    args = []
+    for item in report.inputs:
+        shape = item.shape
+        if shape is None or not shape:
+            raise UsageError(f"input {item.name!r}: its shape is unknown; give it with --input-shape")
+        first = shape[0]
+        if first is not None and batch_size is not None and first != batch_size:
+            raise UsageError(f"input {item.name!r} has a fixed batch size of {first} ({format_shape(shape)}); "
+                             f"give --batch-size {first} or leave it out")  # fmt: skip
+        unknown = [i for i, d in enumerate(shape) if d is None and i > 0]
+        if unknown:
+            raise UsageError(f"input {item.name!r} {format_shape(shape)}: dimension {unknown[0]} has no size; a "
+                             "profile runs real tensors, so give every size but the batch in --input-shape "
+                             "(e.g. None,128 for sequences of 128)")  # fmt: skip
+        batch = first if first is not None else batch_size or 1
+        args.append(InputArg((batch, *shape[1:]), item.name, item.dtype))
+    return args
+
+
+def _flat(value: Any) -> list[Any]:
+    import tensorflow as tf
+
+    return [x for x in tf.nest.flatten(value, expand_composites=False) if tf.is_tensor(x)]
+
+
+def _nbytes(value: Any) -> int:
+    total = 0
+    for t in _flat(value):
+        if hasattr(t, "shape") and t.shape.is_fully_defined():
+            total += int(t.shape.num_elements()) * t.dtype.size
+    return total
+
+
+def capture(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any = None) -> list[Captured]:
+    """Run ``model`` (or ``fn``) once eagerly and return each layer called, parents first, with the
+    arguments of every call it received; ``Layer.__call__`` is wrapped only for this call."""
+    import tensorflow as tf
+    from keras.src.layers.layer import Layer
+
+    original = Layer.__call__
+    stack: list[Captured] = []
+    found: dict[int, Captured] = {}
+
+    def __call__(layer: Any, *a: Any, **k: Any) -> Any:
+        if layer is model or not tf.executing_eagerly():  # the model itself; a symbolic build inside a call
+            return original(layer, *a, **k)
+        entry = found.get(id(layer))
+        if entry is None:
+            parent = stack[-1].keras_path + "/" if stack else ""
+            entry = found[id(layer)] = Captured(layer, parent + str(layer.name))
+        stack.append(entry)
+        try:
+            out = original(layer, *a, **k)
+        finally:
+            stack.pop()
+        entry.calls.append((a, k))
+        entry.output_bytes += _nbytes(out)
+        return out
+
+    Layer.__call__ = __call__
+    try:
+        (fn or model)(*args, **kwargs)
+    except Exception as e:
+        raise TraceError(f"running the model on random inputs failed: {clean_message(e)}") from e
+    finally:
+        Layer.__call__ = original
+    return list(found.values())
+
+
+def _sync(value: Any) -> None:
+    """Wait for the results: copying them to NumPy blocks until the device has computed them."""
+    for t in _flat(value):
+        t.numpy()
+
+
+def _timed(compiled: Callable[[list[Any]], Any], tensors: list[Any], warmup: int, repeat: int) -> Timing:
+    _sync(compiled(tensors))  # traces and compiles: never timed
+    for _ in range(warmup):
+        _sync(compiled(tensors))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        _sync(compiled(tensors))
+        times.append(time.perf_counter() - start)
+    return Timing(statistics.median(times), min(times), max(times))
+
+
+def _functions(target: Any, calls: list[tuple[tuple[Any, ...], dict[str, Any]]], variables: list[Any]) -> tuple[
+        Callable[[list[Any]], Any], Callable[[list[Any]], Any], list[Any]]:  # fmt: skip
+    """Plain-Python forward and forward+gradient functions of the calls' tensors (the arguments'
+    other values are fixed), and those tensors."""
+    import tensorflow as tf
+
+    leaves = tf.nest.flatten(calls)
+    where = [i for i, x in enumerate(leaves) if tf.is_tensor(x)]
+
+    def forward(tensors: list[Any]) -> Any:
+        filled = list(leaves)
+        for i, t in zip(where, tensors):
+            filled[i] = t
+        return [target(*a, **k) for a, k in tf.nest.pack_sequence_as(calls, filled)]
+
+    def backward(tensors: list[Any]) -> Any:
+        floats = [t for t in tensors if t.dtype.is_floating]
+        with tf.GradientTape() as tape:
+            tape.watch(floats)
+            outs = [o for o in _flat(forward(tensors)) if o.dtype.is_floating]
+            loss = tf.add_n([tf.reduce_sum(tf.cast(o, tf.float32)) for o in outs]) if outs else None
+        if loss is None:
+            raise TraceError("no floating-point output to differentiate")
+        grads = tape.gradient(loss, floats + list(variables))
+        kept = [g.values if isinstance(g, tf.IndexedSlices) else g for g in grads if g is not None]
+        return kept or [loss]
+
+    return forward, backward, [leaves[i] for i in where]
+
+
+def time_calls(target: Any, calls: list[tuple[tuple[Any, ...], dict[str, Any]]], settings: ProfileSettings,
+               notes: list[str], label: str) -> tuple[Timing, Timing | None]:  # fmt: skip
+    """Forward (and forward+backward) timings of ``target`` run on ``calls``; with ``jit``, a
+    function XLA cannot compile is timed without it (noted)."""
+    import tensorflow as tf
+
+    variables = list(getattr(target, "trainable_variables", ()))
+    forward, backward, tensors = _functions(target, calls, variables)
+
+    def measure(python: Callable[[list[Any]], Any], what: str) -> Timing:
+        if settings.jit:
+            try:
+                return _timed(tf.function(python, jit_compile=True), tensors, settings.warmup, settings.repeat)
+            except Exception as e:
+                notes.append(
+                    f"{label}: {what} timed without XLA, which could not compile it ({clean_message(e)[:120]})"
+                )
+        return _timed(tf.function(python), tensors, settings.warmup, settings.repeat)
+
+    fwd = measure(forward, "forward")
+    bwd = None
+    if settings.backward:
+        try:
+            bwd = measure(backward, "backward")
+        except Exception as e:
+            notes.append(f"{label}: no backward time ({clean_message(e)[:160]})")
+    return fwd, bwd
+
+
+def _device() -> str:
+    import tensorflow as tf
+
+    return "GPU:0" if tf.config.list_logical_devices("GPU") else "CPU"
+
+
+def profile_model(model: Any, report: Report, spec: InputSpec, batch_size: int | None, repeat: int, warmup: int,
+                  backward: bool, jit: bool) -> ProfileReport:  # fmt: skip
+    """Time every called layer of ``model`` and the whole model (see the module's docstring)."""
+    from modelscope.trace import _real_inputs
+
+    fn = model_method(model, spec.method)
+    resolved = concrete_inputs(report, batch_size)
+    inputs = _real_inputs(resolved)
+    args, kwargs = call_arguments(model, inputs, [a.name if spec.named else None for a in resolved], fn)
+    graph = functional_graph(model)
+    if fn is None and graph is not None:  # the inputs in the functional model's own structure
+        import keras
+
+        real = {id(t): x for t, x in zip(graph.inputs, inputs)}
+        if len(real) == len(inputs):
+            args, kwargs = (keras.tree.map_structure(lambda t: real[id(t)], graph._inputs_struct),), {}
+    settings = ProfileSettings(resolved[0].shape[0] or 1 if resolved else batch_size or 1, repeat, warmup, jit,
+                               backward, _device())  # fmt: skip
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        captured = capture(model, args, kwargs, fn)
+        try:
+            whole = time_calls(fn or model, [(args, kwargs)], settings, notes, "the model")
+        except Exception as e:
+            raise TraceError(f"the whole model could not be timed as one compiled call: {clean_message(e)}") from e
+        timings = _time_layers(report, captured, settings, notes)
+        import tensorflow as tf
+
+        empty = _timed(tf.function(lambda ts: ts), [inputs[0]], warmup, repeat) if inputs else None
+    text = METHOD.format(jit=" (jit_compile=True, XLA)" if jit else "", warmup=warmup, repeat=repeat,
+                         backward=" Backward figures time the forward and the gradient of the sum of the outputs "
+                         "with respect to the inputs and trainable variables together, in one compiled call."
+                         if backward else "")  # fmt: skip
+    return ProfileReport(report, tuple(timings), whole[0], whole[1], settings, text, tuple(notes), empty)
+
+
+def _time_layers(report: Report, captured: list[Captured], settings: ProfileSettings,
+                 notes: list[str]) -> list[LayerTiming]:  # fmt: skip
+    """Each captured layer matched to its report row (by its path of Keras names) and timed."""
+    rows = keras_paths(report)
+    timed: dict[str, LayerTiming] = {}
+    for entry in captured:
+        candidates = rows.get(entry.keras_path)
+        if not candidates:
+            notes.append(f"{entry.keras_path}: called, but not a layer of the report; not timed")
+            continue
+        path = candidates.pop(0)
+        try:
+            fwd, bwd = time_calls(entry.layer, entry.calls, settings, notes, path)
+        except Exception as e:
+            notes.append(f"{path}: could not be timed on its own ({clean_message(e)[:160]})")
+            continue
+        timed[path] = LayerTiming(path, fwd, bwd, len(entry.calls), entry.output_bytes)
+    return [timed[l.path] for l in report.layers if l.path in timed]  # report order: parents first
