@@ -317,10 +317,12 @@ def graph(
     method: str | None = None,
     materialize: bool = False,
     no_code: bool = False,
+    profile: ProfileReport | str | os.PathLike[str] | None = None,
 ) -> SvgImage | DotSource | PngImage | PdfImage:
     """The model's graph: SVG or DOT text, PNG or PDF bytes (``str`` and ``bytes`` that a
     notebook displays as the picture, see :mod:`modelscope.render.pictures`). Options as the
-    CLI's ``graph``; ``model_or_source`` may also be a Report."""
+    CLI's ``graph``; ``model_or_source`` may also be a Report. ``profile`` (a ProfileReport of the
+    same model, or the path of its JSON) colours the boxes by their share of the forward time."""
     from modelscope.render.dot import GraphOptions, render_dot
     from modelscope.render.graphviz import render_graph
     from modelscope.render.pictures import picture
@@ -339,7 +341,26 @@ def graph(
     )
     _check_range("depth", depth, 1)
     options = GraphOptions(depth, rankdir, show_input_shapes, edge_shapes, legend, unroll, macs, unfold=unfold)
-    return picture(render_graph(render_dot(report, options), format), format)
+    from modelscope.model.profile import ProfileReport
+
+    timed = profile if profile is None or isinstance(profile, ProfileReport) else read_profile(profile)
+    return picture(render_graph(render_dot(report, options, timed), format), format)
+
+
+def read_profile(path: str | os.PathLike[str]) -> ProfileReport:
+    """A profile written by ``modelscope profile --format json`` (``UsageError`` for anything else)."""
+    from modelscope.load.source import read_bounded
+    from modelscope.model.profile import ProfileReport
+
+    how = "write one with: modelscope profile SOURCE --input-shape ... --format json -o FILE.json"
+    try:
+        text = read_bounded(os.fspath(path), "profile").decode("utf-8")
+    except OSError as e:
+        raise UsageError(f"--profile {path}: cannot read it ({e.strerror or e}); {how}") from e
+    try:
+        return ProfileReport.from_json(text)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as e:
+        raise UsageError(f"--profile {path}: not a modelscope profile JSON ({type(e).__name__}: {e}); {how}") from e
 
 
 def stats(

@@ -142,3 +142,80 @@ def test_api_renders_reports_for_jupyter_and_files(report) -> None:
     assert png.startswith(b"\x89PNG") and png._repr_png_() == bytes(png)
     assert not hasattr(report, "_repr_svg_")  # a report shows as its table (HTML), the graph on request
     assert report.to_dot(rankdir="LR") == render_dot(report, GraphOptions(rankdir="LR"))
+
+
+# -- graph --profile: boxes coloured by their share of the forward time ----------------------------
+
+
+def _fills(dot: str) -> dict[str, str]:
+    """Node id -> fill colour, for the layer boxes (not inputs, outputs or the legend)."""
+    import re
+
+    found = re.findall(r'^\s*"?([\w/]+)"? \[label=<.*fillcolor="(#[0-9a-f]{6})"', dot, re.M)
+    return {node: fill for node, fill in found if not node.startswith("/")}
+
+
+def test_profile_colours_boxes_by_share(report) -> None:
+    from modelscope.render.dot import NOT_TIMED, SHARE_COLOURS
+
+    from .test_profile import handmade_profile
+
+    profile = handmade_profile()
+    dot = render_dot(report, GraphOptions(), profile)
+    fills = _fills(dot)
+    timed = sorted((p for p in fills if profile.timing(p)), key=lambda p: profile.share(p) or 0)
+    assert timed == ["stem", "block/norm", "tied", "block/conv"]  # by share: 10%, 15%, 30%, 50%
+    steps = [SHARE_COLOURS.index(fills[p]) for p in timed]
+    assert steps == sorted(steps) and fills["block/conv"] == SHARE_COLOURS[-1]  # the heaviest is the darkest
+    assert fills["spare"] == NOT_TIMED  # never called: no time
+    assert "<b>1.000 ms · 50.0%</b>" in dot and "1.500 ms · 75.0%" in dot  # box, and the block's cluster
+    assert "0.600 ms · 30.0% (all 3 calls)" in dot
+    assert "forward time share" in dot and "41.7%–50.0% of the model&#x27;s time" not in dot
+    assert "41.7%–50.0% of the model's time" in dot and '"/legend/not timed"' in dot
+    assert "forward 2.000 ms (whole model, median) at batch 4 on CPU" in dot
+    assert "trainable params" not in dot  # the parameter legend gives way: fill means time here
+    top = _fills(render_dot(report, GraphOptions(depth=1), profile))
+    assert top["block"] == SHARE_COLOURS[-1] and "block/conv" not in top  # a folded block: its own time
+    assert render_dot(report) == render_dot(report, GraphOptions(), None)  # unchanged without a profile
+
+
+def test_profile_of_another_model_is_refused(report) -> None:
+    from modelscope.errors import UsageError
+
+    from .test_profile import handmade_profile
+
+    other = handmade_profile({"stem": "embed"})
+    with pytest.raises(UsageError, match=r"no layer 'stem' of this model.*same input shape"):
+        render_dot(report, GraphOptions(), other)
+    wider = replace(report, inputs=(replace(report.inputs[0], shape=(None, 16)),))
+    with pytest.raises(UsageError, match=r"measured on inputs \(None, 8\), this model is traced on \(None, 16\)"):
+        render_dot(wider, GraphOptions(), handmade_profile())
+
+
+def test_cli_and_api_graph_with_a_profile(report, tmp_path, cli_env) -> None:
+    import modelscope
+
+    from .conftest import ROOT
+    from .test_profile import handmade_profile
+
+    saved, timed, other = tmp_path / "r.json", tmp_path / "p.json", tmp_path / "o.json"
+    saved.write_text(report.to_json())
+    timed.write_text(handmade_profile().to_json())
+    other.write_text(handmade_profile({"tied": "shared"}).to_json())
+    dot = modelscope.graph(report, format="dot", profile=handmade_profile())
+    assert dot == modelscope.graph(report, format="dot", profile=str(timed)) and "forward time share" in dot
+
+    def graph(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "modelscope", "graph", str(saved), *args], cwd=ROOT,
+                              env=cli_env, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    out = graph("--profile", str(timed), "-o", "-", "--format", "dot")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == dot
+    out = graph("--profile", str(other), "-o", "-", "--format", "dot")
+    assert out.returncode == 2 and out.stdout == ""
+    assert "no layer 'tied'" in out.stderr and "profile the same source with the same input shape" in out.stderr
+    out = graph("--profile", str(saved), "-o", "-", "--format", "dot")  # a report, not a profile
+    assert out.returncode == 2 and "not a modelscope profile JSON" in out.stderr
+    out = graph("--profile", str(timed), "-o", str(timed), "--format", "dot")
+    assert out.returncode == 2 and "which this run reads" in out.stderr

@@ -59,6 +59,8 @@ second""",
     "%modelscope no_such_file.py --input-shape None,4\n%modelscope 42\n%modelscope models[5]",
     # 9: the README's example, verbatim
     readme_notebook_code(),
+    # 10: a profile displays as its table
+    "modelscope.profile(CNN_Model(), (None, 28, 28, 1), batch_size=2, repeat=2, warmup=0)",
 ]
 
 
@@ -163,6 +165,15 @@ def test_the_readme_example_shows_the_true_table(outputs) -> None:
     theirs = " ".join(p for p in pages if p not in ours) + _stream(outputs[9], "stdout")
     keras = re.sub(r"\s+", " ", _cells_text(theirs))
     assert "0 (unbuilt)" in keras  # what Keras's own summary showed just before
+
+
+def test_profile_displays_html(outputs) -> None:
+    page = _mime(outputs[10], "text/html")
+    text = _cells_text(page)
+    assert _in_order(text, ["fe", "conv2d", "max_pooling2d_1", "classifier", "dense_1", "Whole model:", "Method:"])
+    assert page.count("<details") == 2 and "Time (ms)" in text and "<script" not in page.lower()
+    assert re.fullmatch(r"<ProfileReport cnn__model \(CNN_Model\): 9 layers timed, model [\d.]+ ms at batch 2 on "
+                        r"\w+(:\d)?>", _mime(outputs[10], "text/plain"))  # fmt: skip
 
 
 def test_a_mistake_prints_one_line_not_a_traceback(outputs) -> None:

@@ -4,6 +4,7 @@ report, the heavy layer ranked first, JSON round-trip, CLI errors. No test asser
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from modelscope.model.profile import ProfileReport
+from modelscope.render import render
+from modelscope.render.fmt import human_bytes
 
 from .conftest import ROOT
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group("profile")]
+pytestmark = pytest.mark.xdist_group("profile")
+tf = pytest.mark.tf  # the tests that run a model; the render tests below need no TensorFlow
 FAST = {"repeat": 3, "warmup": 1}
 HYBRID = ["samples/hybrid_cnn.py", "--input-shape", "None,28,28,1"]
 
@@ -37,6 +41,7 @@ def heavy_model():  # a 4096x4096 Dense among tiny layers
     return keras.Model(x, keras.layers.Softmax(name="soft")(y))
 
 
+@tf
 def test_every_called_layer_has_a_timing(hybrid: ProfileReport) -> None:
     called = [l.path for l in hybrid.report.layers if l.calls]
     assert [t.path for t in hybrid.layers] == called
@@ -47,6 +52,7 @@ def test_every_called_layer_has_a_timing(hybrid: ProfileReport) -> None:
     assert hybrid.settings.batch_size == 4 and hybrid.settings.repeat == 3 and not hybrid.notes
 
 
+@tf
 def test_shares_and_sum_are_consistent(hybrid: ProfileReport) -> None:
     top = [t for t in hybrid.layers if hybrid.report.layer(t.path).depth == 1]
     assert [t.path for t in top] == ["fe", "classifier"]
@@ -57,11 +63,26 @@ def test_shares_and_sum_are_consistent(hybrid: ProfileReport) -> None:
     assert sum(hybrid.share(t.path) or 0 for t in top) == pytest.approx(hybrid.top_level_sum / whole)
 
 
+@tf
 def test_output_bytes_are_the_real_outputs(hybrid: ProfileReport) -> None:
     assert hybrid.timing("fe/conv2d").output_bytes == 4 * 28 * 28 * 8 * 4  # batch 4, float32
     assert hybrid.timing("classifier").output_bytes == 4 * 10 * 4
 
 
+@tf
+def test_memory_figures(hybrid: ProfileReport) -> None:
+    leaves = [l for l in hybrid.report.layers if l.calls and not hybrid.report.children(l.path)]
+    expected = sum(4 * 4 * math.prod(s[1:]) for l in leaves for s in l.output_shapes)  # batch 4, float32
+    assert hybrid.activation_bytes == expected == 4 * 4 * (784 * 8 + 196 * 8 + 196 * 32 + 49 * 32 + 1568 + 64 + 10)
+    m = hybrid.memory
+    assert m is not None and 0 < m.peak_before <= m.peak_after and m.growth == m.peak_after - m.peak_before
+    data = json.loads(hybrid.to_json())["memory"]
+    assert data["activation_bytes"] == expected and data["process"]["growth"] == m.growth
+    table = render(hybrid, "table").plain
+    assert f"Memory: activations {human_bytes(expected)} at batch 4" in table and "process peak RSS" in table
+
+
+@tf
 def test_macs_per_second_from_the_json(hybrid: ProfileReport) -> None:
     data = json.loads(hybrid.to_json())
     assert data["schema"] == "modelscope.profile/1"
@@ -76,14 +97,14 @@ def test_macs_per_second_from_the_json(hybrid: ProfileReport) -> None:
     assert checked >= 4  # the convolutions, the dense layers and their containers
 
 
+@tf
 def test_backward_figures(hybrid: ProfileReport) -> None:
     assert hybrid.model_backward is not None and hybrid.model_backward.median > 0
     assert all(t.backward is not None and t.backward.median > 0 for t in hybrid.layers)
 
 
+@tf
 def test_json_round_trip_and_rendering_without_the_model(hybrid: ProfileReport) -> None:
-    from modelscope.render import render
-
     again = ProfileReport.from_json(hybrid.to_json())
     assert again.to_json() == hybrid.to_json()
     assert again == hybrid
@@ -98,6 +119,7 @@ def test_json_round_trip_and_rendering_without_the_model(hybrid: ProfileReport) 
         ProfileReport.from_json(json.dumps({"schema": "modelscope.report/2"}))
 
 
+@tf
 def test_the_heavy_layer_ranks_first() -> None:
     import modelscope
 
@@ -107,6 +129,7 @@ def test_the_heavy_layer_ranks_first() -> None:
     assert result.timing("soft").output_bytes == 8 * 4 * 4
 
 
+@tf
 def test_an_application_model_every_layer_timed() -> None:
     import keras
 
@@ -119,6 +142,39 @@ def test_an_application_model_every_layer_timed() -> None:
     assert result.settings.batch_size == 2
 
 
+@tf
+def test_a_keras_hub_bert_every_called_layer_timed() -> None:
+    import keras_hub
+
+    import modelscope
+
+    bert = keras_hub.models.BertBackbone(vocabulary_size=64, num_layers=2, num_heads=2, hidden_dim=16,
+                                         intermediate_dim=32, max_sequence_length=16)  # fmt: skip
+    shapes = {"token_ids": "None,16", "segment_ids": "None,16", "padding_mask": "None,16"}
+    result = modelscope.profile(bert, shapes, "int32", batch_size=2, **FAST)
+    called = [l.path for l in result.report.layers if l.calls]
+    assert [t.path for t in result.layers] == called and not result.notes
+    assert {"transformer_layers[0]", "transformer_layers[1]/_self_attention_layer", "get_item"} <= set(called)
+    top = [t for t in result.layers if result.report.layer(t.path).depth == 1]
+    whole = result.model_forward.median
+    assert all(result.share(t.path) == t.forward.median / whole for t in result.layers)
+    assert sum(result.share(t.path) or 0 for t in top) == pytest.approx(result.top_level_sum / whole)
+    assert result.timing("pooled_dense").output_bytes == 2 * 16 * 4
+    assert result.activation_bytes > 0 and result.settings.batch_size == 2
+
+
+@tf
+def test_mask_inputs_are_ones_token_ids_zeros() -> None:
+    from modelscope.model.inputs import InputArg
+    from modelscope.trace.profile import random_inputs
+
+    ids, mask, x = random_inputs([InputArg((2, 3), "token_ids", "int32"), InputArg((2, 3), "padding_mask", "int32"),
+                                  InputArg((2, 3), "x_mask", "float32")])  # fmt: skip
+    assert ids.numpy().tolist() == [[0] * 3] * 2 and mask.numpy().tolist() == [[1] * 3] * 2
+    assert x.dtype == "float32"
+
+
+@tf
 def test_sizes_other_than_the_batch_must_be_given() -> None:
     import keras
 
@@ -138,6 +194,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
+@tf
 @pytest.mark.parametrize(
     "bad", [["--repeat", "0"], ["--warmup", "-1"], ["--batch-size", "0"], ["--format", "csv"], ["--depth", "0"]]
 )
@@ -147,6 +204,7 @@ def test_cli_bad_options_are_usage_errors(bad: list[str], cli_env: dict[str, str
     assert out.stdout == ""
 
 
+@tf
 def test_cli_writes_json_and_markdown(tmp_path: Path, cli_env: dict[str, str]) -> None:
     target = tmp_path / "profile.json"
     out = run([*HYBRID, "--repeat", "2", "--warmup", "0", "--format", "json", "-o", str(target)], cli_env)
@@ -158,6 +216,7 @@ def test_cli_writes_json_and_markdown(tmp_path: Path, cli_env: dict[str, str]) -
     assert "`fe`" in out.stdout and "`conv2d`" not in out.stdout
 
 
+@tf
 def test_cli_unknown_size_and_report_source_are_usage_errors(tmp_path: Path, cli_env: dict[str, str]) -> None:
     code = tmp_path / "seq.py"
     code.write_text("import keras\nmodel = keras.Sequential([keras.Input((None, 8)), keras.layers.Dense(2)])\n")
@@ -170,3 +229,116 @@ def test_cli_unknown_size_and_report_source_are_usage_errors(tmp_path: Path, cli
     saved.write_text(json.dumps({"schema": "modelscope.report/2"}))
     out = run([str(saved), "--repeat", "1"], cli_env)
     assert out.returncode == 2 and "holds no weights" in out.stderr
+
+
+# -- rendering a hand-built profile: no TensorFlow --------------------------------------------------
+
+
+def handmade_profile(names: dict[str, str] | None = None) -> ProfileReport:
+    """A profile of the hand-made report (tests/handmade.py), ``names`` (of leaves) replacing layer
+    names and the last part of their paths (hostile ones; ``/`` becomes ``_`` there), with made-up
+    timings: ``block/conv`` is the slowest leaf."""
+    from dataclasses import replace
+
+    from modelscope.model.profile import LayerTiming, ProfileSettings, Timing
+    from modelscope.model.traced import build_report
+
+    from .handmade import residual_model
+
+    names = names or {}
+    traced = residual_model()
+    rename = {l.path: (f"{l.parent}/" if l.parent else "") + names[l.path].replace("/", "_") if l.path in names
+              else l.path for l in traced.layers}  # fmt: skip
+    layers = tuple(replace(l, path=rename[l.path], name=names.get(l.path, l.name),
+                           parent=rename.get(l.parent) if l.parent else None) for l in traced.layers)  # fmt: skip
+    inputs = tuple(replace(i, consumers=tuple(rename[c] for c in i.consumers)) for i in traced.inputs)
+    outputs = tuple(replace(o, producers=tuple(rename[c] for c in o.producers)) for o in traced.outputs)
+    report = build_report(replace(traced, layers=layers, edges=(), inputs=inputs, outputs=outputs))
+    ms = {"stem": 0.2, "block": 1.5, "block/conv": 1.0, "block/norm": 0.3, "tied": 0.6}
+    timings = tuple(
+        LayerTiming(rename[p], Timing(t / 1e3, t / 1.2e3, t / 0.8e3), None, 3 if p == "tied" else 1, 4096)
+        for p, t in ms.items()
+    )
+    return ProfileReport(report, timings, Timing(2.0e-3, 1.9e-3, 2.5e-3), None,
+                         ProfileSettings(4, 5, 1, False, False, "CPU"), "Timed <somehow> & well.",
+                         ("a <note>",), Timing(1e-5, 1e-5, 2e-5))  # fmt: skip
+
+
+def test_html_follows_the_table() -> None:
+    from .htmltree import parse
+    from .test_html import check_well_formed, header, rows
+
+    profile = handmade_profile()
+    text = profile._repr_html_()
+    doc = check_well_formed(text)
+    assert header(doc) == ["Layer", "Type", "Output shape", "Time (ms)", "Min–max (ms)", "Share", "MAC/s",
+                           "Output bytes"]  # fmt: skip
+    body = rows(doc)
+    names = [r.cells()[0].text() for r in body]
+    assert names == ["stem", "block (residual_block)", "conv", "norm", "tied", "spare"]
+    by_name = {r.cells()[0].text(): [c.text() for c in r.cells()] for r in body}
+    assert by_name["stem"][3:6] == ["0.200", "0.167–0.250", "10.0%"]
+    assert by_name["block (residual_block)"][5] == "75.0%" and by_name["spare"][2] == "not called"
+    assert by_name["spare"][3] == ""
+    block = [r for r in body if r.cells()[0].text().startswith("block")][0]
+    assert block.tag == "summary" and block.parent.tag == "details" and "open" in block.parent.attrs
+    conv = [r for r in body if r.cells()[0].text() == "conv"][0]
+    assert conv.ancestors("details") and "x" in conv.cells()[0].classes and "x" in conv.cells()[3].classes
+    hot = {r.cells()[0].text() for r in body if "x" in r.cells()[0].classes}
+    assert profile.slowest(3) == ["block/conv", "tied", "block/norm"] and hot == {"conv", "tied", "norm"}
+    foot = doc.find_all("div", "ft")[0].text()
+    assert "Whole model: 2.000 ms median" in foot and "Method: Timed <somehow> & well." in foot
+    assert "Note: a <note>" in foot and "<somehow>" not in text
+    assert doc.find_all("div", "hd")[0].text() == "net<1> (Net, subclassed) · profile"
+    assert parse(profile._repr_html_()).text() == doc.text()  # deterministic
+
+
+def test_html_escapes_hostile_names() -> None:
+    from .test_html import check_well_formed, rows
+
+    hostile = {"stem": "<script>alert(1)</script>", "block/conv": "\"&'", "tied": "\x1b[31mred\u202e"}
+    profile = handmade_profile(hostile)
+    text = profile._repr_html_()
+    doc = check_well_formed(text)
+    assert "<script" not in text and "\x1b" not in text and "\u202e" not in text
+    names = [r.cells()[0].text() for r in rows(doc)]
+    assert names[0] == "<script>alert(1)<_script> (<script>alert(1)</script>)" and names[2] == "\"&'"
+    assert "\\x1b[31mred\\u202e" in names[4]
+    times = {r.cells()[0].text(): r.cells()[3].text() for r in rows(doc)}
+    assert times[names[0]] == "0.200" and times["\\x1b[31mred\\u202e"] == "0.600"
+    assert "&lt;script&gt;" in text
+    for fmt in ("table", "markdown"):  # the text renderers match escaped paths too
+        out = str(render(profile, fmt) if fmt == "markdown" else render(profile, fmt).plain)
+        assert "\x1b" not in out and "0.600" in out
+
+
+def test_str_repr_and_rich() -> None:
+    import io
+
+    from rich.console import Console
+
+    profile = handmade_profile({"stem": "\x1b[2Jstem"})
+    assert repr(profile) == "<ProfileReport net<1> (Net): 5 layers timed, model 2.000 ms at batch 4 on CPU>"
+    text = str(profile)
+    assert "net<1> (Net, subclassed) — profile" in text.splitlines()[0] and "Whole model:" in text
+    assert "\\x1b[2Jstem" in text and "\x1b" not in text
+    console = Console(file=io.StringIO(), width=60, color_system=None)
+    console.print(profile)
+    printed = console.file.getvalue()
+    assert "Time (ms)" in printed and max(len(line) for line in printed.splitlines()) <= 60
+
+
+def test_activation_bytes_count_innermost_layers_once() -> None:
+    from dataclasses import replace
+
+    from modelscope.model.profile import ProcessMemory
+
+    profile = handmade_profile()
+    assert profile.activation_bytes == 4 * 4096  # stem, block/conv, block/norm, tied: not the block holding two
+    assert "activations 16.00 KB at batch 4" in render(profile, "table").plain
+    assert "peak RSS not measured" in render(profile, "markdown")
+    measured = replace(profile, memory=ProcessMemory(500 * 2**20, 520 * 2**20))
+    again = ProfileReport.from_json(measured.to_json())
+    assert again == measured and again.memory is not None and again.memory.growth == 20 * 2**20
+    assert "up 20.00 MB during the runs" in render(again, "table").plain
+    assert json.loads(profile.to_json())["memory"] == {"activation_bytes": 16384, "process": None}

@@ -174,6 +174,9 @@ def summary(
 @click.option("--no-legend", is_flag=True, help="Leave out the colour legend.")
 @click.option("--macs", "show_macs", is_flag=True, help="Label each box with the layer's MACs per sample.")
 @click.option("--unfold", is_flag=True, help="Draw every block of a run of identical blocks (default: one, marked xN).")
+@click.option("--profile", "profile_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE.json",
+              help="Colour boxes by their share of the forward time, from `modelscope profile --format json` "
+              "of the same model.")  # fmt: skip
 def graph(
     source: str,
     output: str | None,
@@ -186,21 +189,27 @@ def graph(
     no_legend: bool,
     show_macs: bool,
     unfold: bool,
+    profile_file: str | None,
     **model: Any,
 ) -> None:
     """Draw SOURCE's traced data flow with Graphviz: SVG, PNG, PDF or DOT.
 
     One box per layer (a layer called N times is one box marked xN), nested layers as labelled
     clusters, inputs and outputs as ovals. Fill colour: blue trainable, grey non-trainable,
-    amber both, white no parameters. SVG and DOT work without system Graphviz; PNG and PDF need
-    its 'dot' program.
+    amber both, white no parameters; with --profile, light to dark by share of the forward time.
+    SVG and DOT work without system Graphviz; PNG and PDF need its 'dot' program.
 
     \b
     Example:
       modelscope graph samples/hybrid_cnn.py --input-shape None,28,28,1 -o cnn.svg
     """
     kind = graph_format(fmt, output)
-    check_output(output, inputs_of(source, model))
+    check_output(output, inputs_of(source, model, profile_file))
+    timed = None
+    if profile_file is not None:
+        from modelscope.api import read_profile
+
+        timed = read_profile(profile_file)  # a bad file fails before the model is loaded
     report = report_of(source, model)
     from modelscope.render.dot import GraphOptions, render_dot
     from modelscope.render.graphviz import render_graph
@@ -210,9 +219,9 @@ def graph(
     options = GraphOptions(depth=depth, rankdir=rankdir, show_input_shapes=show_input_shapes,
                            edge_shapes=edge_shapes, legend=not no_legend, unroll=unroll, macs=show_macs,
                            unfold=unfold)  # fmt: skip
-    data = render_graph(render_dot(report, options), kind)
+    data = render_graph(render_dot(report, options, timed), kind)
     target = output or safe_file_name(report.model.name, kind)
-    write_output(data, target, inputs_of(source, model))
+    write_output(data, target, inputs_of(source, model, profile_file))
     if target != "-":
         click.echo(f"wrote {target} ({kind.upper()}, {len(data):,} bytes)", err=True)
     _say(report.warnings)

@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelscope.errors import UsageError
+from modelscope.model.display import Displayed
 from modelscope.model.report import Report
+from modelscope.model.shapes import format_shape
 
 SCHEMA = "modelscope.profile/1"
 
@@ -70,10 +73,28 @@ class ProfileSettings:
     device: str  # "CPU" or the device the model ran on ("GPU:0")
 
 
+@dataclass(frozen=True)
+class ProcessMemory:
+    """The process's peak resident set size (``getrusage`` ``ru_maxrss``, bytes) read just before
+    the model's first profiled call and after the last timed run. It is a high-water mark: it
+    never goes down, so ``growth`` is the memory the runs needed *above the earlier peak* (0 when
+    they stayed under what loading the model had already used)."""
+
+    peak_before: int
+    peak_after: int
+
+    @property
+    def growth(self) -> int:
+        return max(0, self.peak_after - self.peak_before)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"peak_rss_before": self.peak_before, "peak_rss_after": self.peak_after, "growth": self.growth}
+
+
 @dataclass(frozen=True, repr=False)
-class ProfileReport:
+class ProfileReport(Displayed):
     """The model's report, each called layer's timing, the whole model's, and how they were taken.
-    (It has no notebook view yet: render it with ``modelscope.render.render(profile, "table")``.)"""
+    Shows itself as the profile table: HTML in a notebook, text when printed, one line in ``repr``."""
 
     report: Report
     layers: tuple[LayerTiming, ...]
@@ -83,17 +104,11 @@ class ProfileReport:
     method: str
     notes: tuple[str, ...] = ()
     overhead: Timing | None = None  # an empty compiled call, measured the same way: the floor of every figure
+    memory: ProcessMemory | None = None  # the process's peak RSS around the runs, where it can be read
     _index: dict[str, LayerTiming] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._index.update((t.path, t) for t in self.layers)
-
-    def __repr__(self) -> str:
-        s = self.settings
-        return (
-            f"<ProfileReport {self.report.model.name} ({self.report.model.cls}): {len(self.layers)} layers "
-            f"timed, model {self.model_forward.median * 1e3:.3f} ms at batch {s.batch_size} on {s.device}>"
-        )
 
     def timing(self, path: str) -> LayerTiming | None:
         """The timing of the layer at ``path``; None for a layer that was not called."""
@@ -115,6 +130,18 @@ class ProfileReport:
         return macs * self.settings.batch_size / t.forward.median
 
     @property
+    def activation_bytes(self) -> int:
+        """The bytes of every output of the innermost layers that ran (no sublayer of theirs ran; a
+        container's outputs are its sublayers') in one forward pass at the profiled batch size."""
+        holders: set[str] = set()
+        for t in self.layers:
+            parent = self.report.layer(t.path).parent
+            while parent and parent not in holders:
+                holders.add(parent)
+                parent = self.report.layer(parent).parent
+        return sum(t.output_bytes for t in self.layers if t.path not in holders)
+
+    @property
     def top_level_sum(self) -> float:
         """The sum of the forward medians of the model's direct children."""
         return sum(t.forward.median for t in self.layers if self.report.layer(t.path).depth == 1)
@@ -131,6 +158,27 @@ class ProfileReport:
 
         ranked = sorted((t for t in self.layers if shown(t.path)), key=lambda t: (-t.forward.median, t.path))
         return [t.path for t in ranked[:n]]
+
+    def check_same_model(self, report: Report, label: str = "the profile") -> None:
+        """Refuse to pair this profile with ``report`` unless both have the same layer paths and the
+        same input shapes past the batch dimension (``UsageError`` naming what differs)."""
+        ours = [l.path for l in self.report.layers]
+        theirs = [l.path for l in report.layers]
+        fix = ("profile the same source with the same input shape (modelscope profile SOURCE --input-shape ... "
+               "--format json -o FILE.json) and give that file")  # fmt: skip
+        missing = [p for p in theirs if p not in set(ours)]
+        if missing:
+            raise UsageError(f"{label} has no layer {missing[0]!r} of this model ({len(missing)} of its "
+                             f"{len(theirs)} layer paths missing): it is of another model; {fix}")  # fmt: skip
+        extra = [p for p in ours if p not in set(theirs)]
+        if extra:
+            raise UsageError(f"{label} times a layer {extra[0]!r} this model does not have: it is of another "
+                             f"model; {fix}")  # fmt: skip
+        shapes = [i.shape[1:] if i.shape else i.shape for i in self.report.inputs]
+        if shapes != [i.shape[1:] if i.shape else i.shape for i in report.inputs]:
+            given = ", ".join(format_shape(i.shape) for i in self.report.inputs)
+            here = ", ".join(format_shape(i.shape) for i in report.inputs)
+            raise UsageError(f"{label} was measured on inputs {given}, this model is traced on {here}; {fix}")
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +197,8 @@ class ProfileReport:
                 for t in self.layers
             ],
             "overhead": self.overhead.to_dict() if self.overhead else None,
+            "memory": {"activation_bytes": self.activation_bytes,
+                       "process": self.memory.to_dict() if self.memory else None},
             "notes": list(self.notes),
             "report": self.report.to_dict(),
         }  # fmt: skip
@@ -182,11 +232,18 @@ class ProfileReport:
             method=str(data["method"]),
             notes=tuple(str(n) for n in data.get("notes", ())),
             overhead=Timing.from_dict(data["overhead"]) if data.get("overhead") else None,
+            memory=_process_memory((data.get("memory") or {}).get("process")),
         )  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> ProfileReport:
         return cls.from_dict(json.loads(text))
+
+
+def _process_memory(data: Mapping[str, Any] | None) -> ProcessMemory | None:
+    if not data:
+        return None
+    return ProcessMemory(int(data["peak_rss_before"]), int(data["peak_rss_after"]))
 
 
 def keras_paths(report: Report) -> dict[str, list[str]]:

@@ -10,6 +10,12 @@ cluster with a thick border, or a box with a double border, named ``blocks[0…7
 parameters and MACs marked ``each``. An edge into any block of the run comes into the first
 block's box (or the child of it at the same relative path); an edge out of any block leaves from
 there too; edges between blocks of the run are not drawn. ``GraphOptions.unfold`` draws every block.
+
+With a profile (``modelscope graph --profile FILE.json``) the fill colour says instead how much of
+the whole model's forward time a box took: a sequential scale (:data:`SHARE_COLOURS`, light to
+dark) in equal steps up to the largest share among the boxes drawn, so the heaviest box is the
+darkest; each box and cluster label gives its time and share, and the legend the share each
+colour stands for. The profile must be of the same model (:meth:`ProfileReport.check_same_model`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import graphviz
 
 from modelscope.analysis.fold import make_view
 from modelscope.errors import UsageError
+from modelscope.model.profile import ProfileReport
 from modelscope.model.report import CallInfo, LayerInfo, Report
 from modelscope.model.shapes import format_shape
 from modelscope.render.fmt import metric, model_kind
@@ -41,6 +48,9 @@ LEGEND = {
     "no params": "no params",
 }
 INPUT_FILL, OUTPUT_FILL, CLUSTER_FILL = "#dcfce7", "#ffedd5", "#f8fafc"
+# Fill by share of the model's time (ColorBrewer OrRd, light to dark; black text stays legible).
+SHARE_COLOURS = ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548")
+NOT_TIMED = "#ffffff"
 
 
 @dataclass(frozen=True)
@@ -102,9 +112,9 @@ def _small(text: str, size: int = 10) -> str:
 
 
 def _node_label(layer: LayerInfo, name: str, options: GraphOptions, call: CallInfo | None = None,
-                each: bool = False) -> str:  # fmt: skip
-    """A box: ``name`` (``×N`` after it for N calls), class, shapes, parameters; ``each`` marks
-    the figures of one of several identical blocks."""
+                each: bool = False, time: str = "") -> str:  # fmt: skip
+    """A box: ``name`` (``×N`` after it for N calls), class, shapes, parameters, ``time`` (from a
+    profile); ``each`` marks the figures of one of several identical blocks."""
     if call is not None:
         title = f"{name} (call {call.index + 1} of {layer.calls})"
         inputs, outputs = call.input_shapes, call.output_shapes
@@ -124,20 +134,71 @@ def _node_label(layer: LayerInfo, name: str, options: GraphOptions, call: CallIn
         lines.append(_small(f"{layer.params:,} params{' each' if each else ''}", 9))
     if options.macs and layer.calls and (layer.macs is None or layer.macs):
         lines.append(_small(metric(layer.macs, "MACs") + (" each" if each else ""), 9))
+    if time:
+        lines.append(f'<font point-size="9"><b>{_e(time)}</b></font>')
     return "<" + "<br/>".join(line for line in lines if line) + ">"
 
 
-def _cluster_label(layer: LayerInfo, name: str, each: bool = False) -> str:
+def _cluster_label(layer: LayerInfo, name: str, each: bool = False, time: str = "") -> str:
     parts = [_bold(name)] + ([_e(layer.cls)] if layer.cls else [])
     if layer.params:
         parts.append(_e(f"{layer.params:,} params{' each' if each else ''}"))
+    if time:
+        parts.append(_e(time))
     return "<" + " · ".join(parts) + ">"
 
 
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f}"  # as the profile table shows it
+
+
+class _Times:
+    """A profile's figures for the boxes of a graph: each box's time text and fill colour."""
+
+    def __init__(self, profile: ProfileReport, shown: list[str]) -> None:
+        self.profile = profile
+        shares = [s for p in shown if (s := profile.share(p)) is not None]
+        self.top = max(shares, default=0.0)
+
+    def level(self, path: str) -> int | None:
+        """The step of :data:`SHARE_COLOURS` for the box of ``path``: share / largest share in
+        equal steps (the largest is the last); None for a layer without a timing."""
+        share = self.profile.share(path)
+        if share is None:
+            return None
+        steps = len(SHARE_COLOURS)
+        return min(steps - 1, int(share / self.top * steps)) if self.top > 0 else 0
+
+    def fill(self, path: str) -> str:
+        level = self.level(path)
+        return NOT_TIMED if level is None else SHARE_COLOURS[level]
+
+    def text(self, path: str, calls: int = 1, each: bool = False) -> str:
+        t, share = self.profile.timing(path), self.profile.share(path)
+        if t is None:
+            return "not timed"
+        what = f" ({'all ' if calls > 1 else ''}{calls} calls)" if calls > 1 else ""
+        return f"{_ms(t.forward.median)} ms · {share or 0:.1%}{what}" + (" (first block)" if each else "")
+
+    def legend(self, levels: set[int | None]) -> list[tuple[str, str, str]]:
+        """(key, fill, text) for each colour used: the range of shares it stands for."""
+        steps = len(SHARE_COLOURS)
+        out = []
+        for k in range(steps):
+            if k in levels:
+                low, high = self.top * k / steps, self.top * (k + 1) / steps
+                out.append((f"share{k}", SHARE_COLOURS[k], f"{low:.1%}–{high:.1%} of the model's time"))
+        if None in levels:
+            out.append(("not timed", NOT_TIMED, "not timed"))
+        return out
+
+
 class _Builder:
-    def __init__(self, report: Report, options: GraphOptions) -> None:
+    def __init__(self, report: Report, options: GraphOptions, profile: ProfileReport | None = None) -> None:
         self.report, self.options = report, options
         self.view = make_view(report, options.depth, options.unfold)
+        boxes = [l.path for l in self.view.layers if not self.view.expanded(l.path)]
+        self.times = _Times(profile, boxes) if profile is not None else None
         self.ops_nodes: set[str] = set()  # expanded containers whose own ops are drawn
         self.unrolled = self._unrolled() if options.unroll else set()
         self.edges = self._edges()
@@ -227,12 +288,11 @@ class _Builder:
 
     def build(self) -> graphviz.Digraph:
         r, o = self.report, self.options
+        title = f"<{_bold(r.model.name)} ({_e(model_kind(r))}) · {r.totals.params:,} params{self._profiled()}>"
         g = graphviz.Digraph(
             name="model",  # a fixed graph id: the model name appears only in the escaped label
             graph_attr={"rankdir": o.rankdir, "fontname": FONT, "fontsize": "11", "nodesep": "0.3",
-                        "ranksep": "0.35", "labelloc": "t",
-                        "label": f"<{_bold(r.model.name)} ({_e(model_kind(r))}) · "
-                                 f"{r.totals.params:,} params>"},
+                        "ranksep": "0.35", "labelloc": "t", "label": title},
             node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "11",
                        "penwidth": "0.8", "margin": "0.12,0.05"},
             edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.7", "color": "#475569"},
@@ -250,6 +310,21 @@ class _Builder:
             self._add_legend(g)
         return g
 
+    def _profiled(self) -> str:
+        """The title's account of the profile: whole-model time and settings."""
+        if self.times is None:
+            return ""
+        p = self.times.profile
+        s = p.settings
+        return _e(f" · forward {_ms(p.model_forward.median)} ms (whole model, median) at batch {s.batch_size} on "
+                  f"{s.device}")  # fmt: skip
+
+    def _fill(self, layer: LayerInfo) -> str:
+        return COLOURS[param_class(layer)] if self.times is None else self.times.fill(layer.path)
+
+    def _time(self, layer: LayerInfo, each: bool = False) -> str:
+        return "" if self.times is None else self.times.text(layer.path, layer.calls, each)
+
     def _add_layers(self, g: graphviz.Digraph, parent: str | None, in_run: bool = False) -> None:
         """Boxes and clusters for the shown children of ``parent``; a folded run's cluster has a
         thick border (which clusters inside it, ``in_run``, would inherit but for a thin one)."""
@@ -257,8 +332,8 @@ class _Builder:
             name, each = self.view.label(layer), self.view.times(layer.path) > 1
             if self.view.expanded(layer.path):
                 with g.subgraph(name="cluster_" + node_id(layer.path)) as c:
-                    c.attr(label=_cluster_label(layer, name, each), style="rounded,filled", fillcolor=CLUSTER_FILL,
-                           color="#94a3b8", fontsize="11", labeljust="l")  # fmt: skip
+                    c.attr(label=_cluster_label(layer, name, each, self._time(layer, each)), style="rounded,filled",
+                           fillcolor=CLUSTER_FILL, color="#94a3b8", fontsize="11", labeljust="l")  # fmt: skip
                     if each or in_run:
                         c.attr(penwidth="2.5" if each else "1")
                     if layer.path in self.ops_nodes:
@@ -266,9 +341,9 @@ class _Builder:
                                style="dashed,rounded", fillcolor="white")  # fmt: skip
                     self._add_layers(c, layer.path, in_run or each)
             elif layer.path in self.unrolled:
-                fill = COLOURS[param_class(layer)]
+                fill = self._fill(layer)
                 for call in (c for c in self.report.calls if c.layer == layer.path):
-                    label = _node_label(layer, name, self.options, call, each)
+                    label = _node_label(layer, name, self.options, call, each, self._time(layer, each))
                     g.node(
                         _call_id(layer.path, call.index),
                         label=label,
@@ -276,28 +351,40 @@ class _Builder:
                         fillcolor=fill,
                     )
             else:
-                attrs = {"fillcolor": COLOURS[param_class(layer)]}
+                attrs = {"fillcolor": self._fill(layer)}
                 if not layer.built or layer.calls == 0:
                     attrs |= {"style": "rounded,filled,dashed", "color": "#dc2626" if not layer.built else "#64748b"}
                 if each:
                     attrs["peripheries"] = "2"  # a stack of identical blocks
                 g.node(
                     node_id(layer.path),
-                    label=_node_label(layer, name, self.options, each=each),
+                    label=_node_label(layer, name, self.options, each=each, time=self._time(layer, each)),
                     tooltip=graphviz.nohtml(layer.path[:_LABEL_LIMIT]),
                     **attrs,
                 )
 
     def _add_legend(self, g: graphviz.Digraph) -> None:
-        used = {param_class(l) for l in self.view.layers if not self.view.expanded(l.path)}
+        boxes = [l for l in self.view.layers if not self.view.expanded(l.path)]
+        if self.times is not None:
+            times = self.times
+            entries = times.legend({times.level(l.path) for l in boxes})
+            title = "<<b>forward time share</b> (median; a box's time includes its sublayers')>"
+        else:
+            used = {param_class(l) for l in boxes}
+            entries = [(kind, COLOURS[kind], LEGEND[kind]) for kind in LEGEND if kind in used]
+            title = "<<b>legend</b>>"
         with g.subgraph(name="cluster_/legend") as c:
-            c.attr(label="<<b>legend</b>>", style="rounded", color="#cbd5e1", fontsize="9")
-            for kind in (k for k in LEGEND if k in used):
-                c.node(_special("legend", kind), label=LEGEND[kind], fillcolor=COLOURS[kind], fontsize="9")
+            c.attr(label=title, style="rounded", color="#cbd5e1", fontsize="9")
+            for key, fill, text in entries:
+                c.node(_special("legend", key), label=text, fillcolor=fill, fontsize="9")
 
 
-def render_dot(report: Report, options: GraphOptions = GraphOptions()) -> str:
-    """DOT source for the report's data-flow graph."""
+def render_dot(report: Report, options: GraphOptions = GraphOptions(), profile: ProfileReport | None = None) -> str:
+    """DOT source for the report's data-flow graph; with ``profile`` (of the same model, else
+    ``UsageError``) boxes are coloured by their share of the model's forward time."""
     if options.rankdir not in ("TB", "LR", "BT", "RL"):
         raise UsageError(f"rankdir must be TB, LR, BT or RL, not {options.rankdir!r}")
-    return str(_Builder(printable(report), options).build().source)
+    if profile is not None:
+        profile.check_same_model(report)
+        profile = printable(profile)  # its paths escaped as the report's are
+    return str(_Builder(printable(report), options, profile).build().source)

@@ -5,9 +5,9 @@ The rows, columns and footer are the text table's own (``columns``, ``footer`` a
 builders), styled text turned into classes, so the two never disagree. A container (a layer whose
 children are shown) is a ``<details open>``: its ``<summary>`` is its row, its children follow it
 inside, and clicking the row folds them without any script. Identical blocks show as one row
-marked ``×N``, as in the text table (:mod:`modelscope.analysis.fold`). The stats and diff
-renderers live in :mod:`modelscope.render.html_stats` and :mod:`modelscope.render.html_diff` and
-are re-exported here.
+marked ``×N``, as in the text table (:mod:`modelscope.analysis.fold`). The stats, diff and
+profile renderers live in :mod:`modelscope.render.html_stats`, :mod:`modelscope.render.html_diff`
+and :mod:`modelscope.render.html_profile` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from modelscope.model.report import Report
 from modelscope.render.fmt import model_kind, static_entries
 from modelscope.render.html_base import Column, cell, document, esc, table, text_lines, width
 from modelscope.render.html_diff import render_diff_html
+from modelscope.render.html_profile import render_profile_html
 from modelscope.render.html_stats import render_stats_html
 from modelscope.render.safe import printable
 from modelscope.render.table import (
@@ -34,7 +35,7 @@ from modelscope.render.table import (
     static_rows,
 )
 
-__all__ = ["render_diff_html", "render_report_html", "render_stats_html"]
+__all__ = ["render_diff_html", "render_profile_html", "render_report_html", "render_stats_html"]
 
 _CAPS = {"Layer": 48, "Layer / variable": 48, "Type": 28, "Connected to": 40}  # widest (ch) before wrapping
 _INDENT = 2  # ch per nesting level

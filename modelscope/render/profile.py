@@ -9,7 +9,7 @@ the whole model's time and states the gap and how both were measured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rich.text import Text
 
@@ -36,7 +36,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}"
 
 
-def _cells(profile: ProfileReport, layer: LayerInfo) -> dict[str, str]:
+def row_cells(profile: ProfileReport, layer: LayerInfo) -> dict[str, str]:
     """A row's figures as text (empty for a layer that was not called)."""
     t = profile.timing(layer.path)
     cells = {"Type": layer.cls, "Output shape": shapes(layer.output_shapes) if layer.calls else "not called"}
@@ -56,7 +56,7 @@ def _cells(profile: ProfileReport, layer: LayerInfo) -> dict[str, str]:
     return cells
 
 
-def _header(profile: ProfileReport) -> list[str]:
+def profile_columns(profile: ProfileReport) -> list[str]:
     cols = ["Layer", "Type", "Output shape", "Time (ms)", "Min–max (ms)", "Share", "MAC/s", "Output bytes"]
     return cols + (["Fwd+bwd (ms)"] if profile.settings.backward else [])
 
@@ -81,9 +81,23 @@ def footer_lines(profile: ProfileReport) -> list[tuple[str, str]]:
     if profile.overhead is not None:
         lines.append(("Call overhead", f"{_ms(profile.overhead.median)} ms median for a compiled call that does "
                       "nothing but return its input, here: part of every figure above"))  # fmt: skip
+    lines.append(("Memory", memory_text(profile)))
     lines.append(("Method", profile.method))
     lines += [("Note", n) for n in profile.notes]
     return lines
+
+
+def memory_text(profile: ProfileReport) -> str:
+    """The activation bytes at the batch size and, where it was read, the process's peak RSS."""
+    text = (f"activations {human_bytes(profile.activation_bytes)} at batch {profile.settings.batch_size} (the "
+            "outputs of every innermost layer in one forward pass: inference frees most of them as it goes, a "
+            "training step keeps much of them for the gradient)")  # fmt: skip
+    m = profile.memory
+    if m is None:
+        return text + "; process peak RSS not measured (no getrusage here)"
+    return text + (f"; process peak RSS {human_bytes(m.peak_after)}, up {human_bytes(m.growth)} during the runs "
+                   "(ru_maxrss is a high-water mark: the growth counts only memory above the peak before "
+                   "them)")  # fmt: skip
 
 
 def _layers(profile: ProfileReport, depth: int | None) -> list[LayerInfo]:
@@ -92,17 +106,17 @@ def _layers(profile: ProfileReport, depth: int | None) -> list[LayerInfo]:
 
 def render_profile_table(profile: ProfileReport, options: ProfileOptions = ProfileOptions()) -> Text:
     """The profile as a tree table; the slowest rows in bold red."""
-    profile = replace(profile, report=printable(profile.report))
+    profile = printable(profile)  # the timings' paths too, so they still match the report's
     report = profile.report
     view = View(report, options.depth)
     layers = _layers(profile, options.depth)
     hot = set(profile.slowest(options.slowest, options.depth))
-    header = _header(profile)
+    header = profile_columns(profile)
     cells: dict[str, list[Text]] = {c: [] for c in header}
     guides = []
     for prefix, layer in zip(tree_prefixes(layers), layers):
         style = "bold red" if layer.path in hot else ""
-        row = _cells(profile, layer)
+        row = row_cells(profile, layer)
         cells["Layer"].append(
             Text.assemble((prefix, "dim"), (view.label(layer), style or ("bold" if layer.depth == 1 else "")))
         )
@@ -129,15 +143,16 @@ def render_profile_table(profile: ProfileReport, options: ProfileOptions = Profi
 
 def render_profile_markdown(profile: ProfileReport, options: ProfileOptions = ProfileOptions()) -> str:
     """The profile as a GitHub-flavoured Markdown table; the slowest rows' times in bold."""
-    report = printable(profile.report)
+    profile = printable(profile)
+    report = profile.report
     layers = _layers(profile, options.depth)
     hot = set(profile.slowest(options.slowest, options.depth))
-    header = _header(profile)
+    header = profile_columns(profile)
     out = [f"### {code_span(report.model.name or NO_NAME)} ({markdown_text(model_kind(report))}) — profile", ""]
     out.append("| " + " | ".join(header) + " |")
     out.append("|" + "|".join("---:" if h in NUMERIC else "---" for h in header) + "|")
     for prefix, layer in zip(tree_prefixes(layers), layers):
-        row = _cells(profile, layer)
+        row = row_cells(profile, layer)
         name = code_span(display_name(layer))
         values = [name] + [markdown_text(row.get(c, "")).replace("\n", "<br>") for c in header[1:]]
         if layer.path in hot:

@@ -1,6 +1,6 @@
 """How results show themselves: in a notebook (HTML), printed (the table), in ``repr`` (one line).
 
-:class:`Shown` pairs a result (Report, StatsReport or Comparison) with its rendering options;
+:class:`Shown` pairs a result (Report, StatsReport, ProfileReport or Comparison) with its rendering options;
 ``Report._repr_html_``, ``print(report)`` and ``modelscope.summary`` all go through it. Every
 method is a pure function of the result, but for the width ``print`` uses on a terminal.
 """
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Shown:
     """A result as a notebook, a terminal or ``repr`` shows it; ``options`` are its renderer's
-    (TableOptions, StatsOptions, or ``show_all`` for a comparison)."""
+    (TableOptions, StatsOptions, ProfileOptions, or ``show_all`` for a comparison)."""
 
     result: Any
     options: Any = None
@@ -55,6 +55,8 @@ class Shown:
             return html.render_report_html(self.result, self.options)
         if kind == "stats":
             return html.render_stats_html(self.result, self.options)
+        if kind == "profile":
+            return html.render_profile_html(self.result, self.options)
         return html.render_diff_html(self.result, bool(self.options))
 
     def __str__(self) -> str:
@@ -71,9 +73,12 @@ class Shown:
 def _kind(result: Any) -> str:
     from modelscope.analysis.diff import Comparison
     from modelscope.analysis.stats import StatsReport
+    from modelscope.model.profile import ProfileReport
 
     if isinstance(result, StatsReport):
         return "stats"
+    if isinstance(result, ProfileReport):
+        return "profile"
     if isinstance(result, Comparison):
         return "diff"
     return "report"
@@ -84,6 +89,10 @@ def _default_options(kind: str, width: int) -> Any:
         from modelscope.render.stats import StatsOptions
 
         return StatsOptions(width=width)
+    if kind == "profile":
+        from modelscope.render.profile import ProfileOptions
+
+        return ProfileOptions(width=width)
     from modelscope.render.table import TableOptions
 
     return TableOptions(width=width)
@@ -97,6 +106,11 @@ def describe(result: Any) -> str:
         flags = len(result.flags)
         return printable(f"<StatsReport {m.name or NO_NAME} ({m.cls}): {len(result.variables)} variables, "
                          f"{flags} health flag{'s' if flags != 1 else ''}>")  # fmt: skip
+    if kind == "profile":
+        m, s = result.report.model, result.settings
+        whole = f"{result.model_forward.median * 1e3:.3f} ms"
+        return printable(f"<ProfileReport {m.name or NO_NAME} ({m.cls}): {len(result.layers)} layers timed, "
+                         f"model {whole} at batch {s.batch_size} on {s.device}>")  # fmt: skip
     if kind == "diff":
         parts = []
         if result.architecture is not None:

@@ -15,6 +15,9 @@ How each figure is obtained (the README's "modelscope profile" section says the 
    sum of the (floating-point) outputs with respect to the floating-point inputs and the layer's
    trainable variables under a ``tf.GradientTape``: forward and backward together.
 4. The whole model is timed the same way, as one compiled call.
+5. Memory: the bytes of each layer's outputs are counted in step 1; the process's peak resident
+   set size (``getrusage`` ``ru_maxrss``, a high-water mark) is read before step 1 and after the
+   last timed run, so its growth is what the runs needed above the earlier peak.
 
 A layer's time includes its sublayers' (containers are called, so they are timed too), and each
 isolated call pays the dispatch of one ``tf.function`` call (tens of microseconds on a CPU), which
@@ -25,15 +28,24 @@ and to less where a compiled model fuses work across layers. The report states t
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from modelscope.errors import TraceError, UsageError
 from modelscope.model.inputs import InputArg, InputSpec
-from modelscope.model.profile import LayerTiming, ProfileReport, ProfileSettings, Timing, keras_paths
+from modelscope.model.profile import (
+    LayerTiming,
+    ProcessMemory,
+    ProfileReport,
+    ProfileSettings,
+    Timing,
+    keras_paths,
+)
 from modelscope.model.report import Report
 from modelscope.model.shapes import format_shape
 from modelscope.trace.recorder import clean_message
@@ -80,6 +92,21 @@ def concrete_inputs(report: Report, batch_size: int | None) -> list[InputArg]:
     return args
 
 
+def random_inputs(args: list[InputArg]) -> list[Any]:
+    """The trace's real inputs (uniform floats, integer zeros: valid token ids and indices), but
+    ones for an integer or boolean input named like a mask (``padding_mask``): nothing padded, as in
+    real use, rather than a pass where every position is masked out."""
+    import keras
+
+    from modelscope.trace import _real_inputs
+
+    tensors = _real_inputs(args)
+    for i, (arg, t) in enumerate(zip(args, tensors)):
+        if "mask" in (arg.name or "").lower() and not ("float" in (arg.dtype or "float32") or arg.dtype == "string"):
+            tensors[i] = keras.ops.ones_like(t)
+    return tensors
+
+
 def _flat(value: Any) -> list[Any]:
     import tensorflow as tf
 
@@ -96,37 +123,48 @@ def _nbytes(value: Any) -> int:
 
 def capture(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any = None) -> list[Captured]:
     """Run ``model`` (or ``fn``) once eagerly and return each layer called, parents first, with the
-    arguments of every call it received; ``Layer.__call__`` is wrapped only for this call."""
+    arguments of every call it received. ``Layer.__call__`` is wrapped only for this call, and so is
+    ``Operation.__call__`` for the operations a functional model runs as nodes of its graph
+    (``x[:, 0]`` is a ``GetItem`` row of the report)."""
     import tensorflow as tf
     from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
 
-    original = Layer.__call__
+    original_layer, original_op = Layer.__call__, Operation.__call__
     stack: list[Captured] = []
     found: dict[int, Captured] = {}
 
-    def __call__(layer: Any, *a: Any, **k: Any) -> Any:
-        if layer is model or not tf.executing_eagerly():  # the model itself; a symbolic build inside a call
-            return original(layer, *a, **k)
-        entry = found.get(id(layer))
+    def record(original: Any, op: Any, a: tuple[Any, ...], k: dict[str, Any]) -> Any:
+        if op is model or not tf.executing_eagerly():  # the model itself; a symbolic build inside a call
+            return original(op, *a, **k)
+        entry = found.get(id(op))
         if entry is None:
             parent = stack[-1].keras_path + "/" if stack else ""
-            entry = found[id(layer)] = Captured(layer, parent + str(layer.name))
+            entry = found[id(op)] = Captured(op, parent + str(op.name))
         stack.append(entry)
         try:
-            out = original(layer, *a, **k)
+            out = original(op, *a, **k)
         finally:
             stack.pop()
         entry.calls.append((a, k))
         entry.output_bytes += _nbytes(out)
         return out
 
-    Layer.__call__ = __call__
+    def layer_call(layer: Any, *a: Any, **k: Any) -> Any:
+        return record(original_layer, layer, a, k)
+
+    def op_call(op: Any, *a: Any, **k: Any) -> Any:
+        if isinstance(op, Layer):  # Layer.__call__ calls Operation.__call__: already recorded
+            return original_op(op, *a, **k)
+        return record(original_op, op, a, k)
+
+    Layer.__call__, Operation.__call__ = layer_call, op_call
     try:
         (fn or model)(*args, **kwargs)
     except Exception as e:
         raise TraceError(f"running the model on random inputs failed: {clean_message(e)}") from e
     finally:
-        Layer.__call__ = original
+        Layer.__call__, Operation.__call__ = original_layer, original_op
     return list(found.values())
 
 
@@ -207,6 +245,34 @@ def time_calls(target: Any, calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
     return fwd, bwd
 
 
+def _peak_rss() -> int | None:
+    """The process's peak resident set size so far in bytes (``ru_maxrss``: KiB on Linux, bytes on
+    macOS); None where ``resource`` is missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Python warnings off and TensorFlow's logger at ERROR (its retracing warnings: every layer is
+    compiled on its own, on purpose), restored afterwards."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def _device() -> str:
     import tensorflow as tf
 
@@ -216,11 +282,9 @@ def _device() -> str:
 def profile_model(model: Any, report: Report, spec: InputSpec, batch_size: int | None, repeat: int, warmup: int,
                   backward: bool, jit: bool) -> ProfileReport:  # fmt: skip
     """Time every called layer of ``model`` and the whole model (see the module's docstring)."""
-    from modelscope.trace import _real_inputs
-
     fn = model_method(model, spec.method)
     resolved = concrete_inputs(report, batch_size)
-    inputs = _real_inputs(resolved)
+    inputs = random_inputs(resolved)
     args, kwargs = call_arguments(model, inputs, [a.name if spec.named else None for a in resolved], fn)
     graph = functional_graph(model)
     if fn is None and graph is not None:  # the inputs in the functional model's own structure
@@ -232,8 +296,8 @@ def profile_model(model: Any, report: Report, spec: InputSpec, batch_size: int |
     settings = ProfileSettings(resolved[0].shape[0] or 1 if resolved else batch_size or 1, repeat, warmup, jit,
                                backward, _device())  # fmt: skip
     notes: list[str] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    before = _peak_rss()
+    with _quiet():
         captured = capture(model, args, kwargs, fn)
         try:
             whole = time_calls(fn or model, [(args, kwargs)], settings, notes, "the model")
@@ -243,11 +307,13 @@ def profile_model(model: Any, report: Report, spec: InputSpec, batch_size: int |
         import tensorflow as tf
 
         empty = _timed(tf.function(lambda ts: ts), [inputs[0]], warmup, repeat) if inputs else None
+    after = _peak_rss()
+    memory = ProcessMemory(before, after) if before is not None and after is not None else None
     text = METHOD.format(jit=" (jit_compile=True, XLA)" if jit else "", warmup=warmup, repeat=repeat,
                          backward=" Backward figures time the forward and the gradient of the sum of the outputs "
                          "with respect to the inputs and trainable variables together, in one compiled call."
                          if backward else "")  # fmt: skip
-    return ProfileReport(report, tuple(timings), whole[0], whole[1], settings, text, tuple(notes), empty)
+    return ProfileReport(report, tuple(timings), whole[0], whole[1], settings, text, tuple(notes), empty, memory)
 
 
 def _time_layers(report: Report, captured: list[Captured], settings: ProfileSettings,
