@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
-
 from modelscope.analysis.fold import make_view
 from modelscope.analysis.view import NO_NAME, View
 from modelscope.model.report import Report
 from modelscope.render.fmt import model_kind, static_entries
-from modelscope.render.html_base import Column, cell, document, esc, table, text_lines, width
+from modelscope.render.html_base import Column, Row, document, esc, table, text_lines, tree_rows, width
 from modelscope.render.html_diff import render_diff_html
 from modelscope.render.html_profile import render_profile_html
 from modelscope.render.html_stats import render_stats_html
@@ -40,27 +38,6 @@ __all__ = ["render_diff_html", "render_profile_html", "render_report_html", "ren
 _CAPS = {"Layer": 48, "Layer / variable": 48, "Type": 28, "Connected to": 40}  # widest (ch) before wrapping
 _INDENT = 2  # ch per nesting level
 _MARKER = 2  # ch for the disclosure triangle before each name
-
-Row = tuple[int, dict[str, Text]]  # depth (1 = top level), cells by column
-
-
-def _tree_rows(cols: Sequence[str], rows: Sequence[Row]) -> str:
-    """Rows listed parents-first as nested ``<details>``: a row followed by a deeper one is a
-    container, its summary the row itself."""
-    out: list[str] = []
-    open_depths: list[int] = []
-    for i, (depth, row) in enumerate(rows):
-        while open_depths and open_depths[-1] >= depth:
-            out.append("</details>")
-            open_depths.pop()
-        cells = " ".join(cell(row.get(c, Text("")), c in NUMERIC, "n" if k == 0 else "") for k, c in enumerate(cols))
-        if i + 1 < len(rows) and rows[i + 1][0] > depth:
-            out.append(f'<details open><summary class="r d{depth}">{cells}</summary>')
-            open_depths.append(depth)
-        else:
-            out.append(f'<div class="r d{depth}">{cells}</div>')
-    out.extend("</details>" for _ in open_depths)
-    return "\n".join(out)
 
 
 def _widths(cols: Sequence[str], rows: Sequence[Row]) -> list[int]:
@@ -114,7 +91,7 @@ def render_report_html(report: Report, options: TableOptions | None = None) -> s
             for k, c in enumerate(cols)]  # fmt: skip
     name = esc(report.model.name or NO_NAME)
     head = f'<div class="hd"><span class="b">{name}</span> ({esc(model_kind(report))})</div>'
-    body = table(grid, _widths(cols, rows), _tree_rows(cols, rows), kind="tr")
+    body = table(grid, _widths(cols, rows), tree_rows(cols, rows, NUMERIC), kind="tr")
     lines = text_lines(footer(report, options.macs, options.training, view.folded))
     foot = '<div class="ft">' + "\n".join(f"<div>{line}</div>" for line in lines) + "</div>"
     return document(head, body, foot, css=_indent_css(rows))

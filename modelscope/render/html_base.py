@@ -23,7 +23,7 @@ show ``_repr_html_`` output inside their own page, in light and dark themes:
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -166,3 +166,25 @@ def document(*parts: str, css: str = "") -> str:
     """The root element: the shared style sheet (plus ``css``, rules the output's content needs,
     the same for any output that needs them) and the parts."""
     return f'<div class="{ROOT}"><style>\n{_CSS}{css}</style>\n' + "\n".join(parts) + "\n</div>"
+
+
+Row = tuple[int, dict[str, Text]]  # depth (1 = top level), cells by column
+
+
+def tree_rows(cols: Sequence[str], rows: Sequence[Row], numeric: Collection[str]) -> str:
+    """Rows listed parents-first as nested ``<details open>``: a row followed by a deeper one is a
+    container, its ``<summary>`` the row itself."""
+    out: list[str] = []
+    open_depths: list[int] = []
+    for i, (depth, row) in enumerate(rows):
+        while open_depths and open_depths[-1] >= depth:
+            out.append("</details>")
+            open_depths.pop()
+        cells = " ".join(cell(row.get(c, Text("")), c in numeric, "n" if k == 0 else "") for k, c in enumerate(cols))
+        if i + 1 < len(rows) and rows[i + 1][0] > depth:
+            out.append(f'<details open><summary class="r d{depth}">{cells}</summary>')
+            open_depths.append(depth)
+        else:
+            out.append(f'<div class="r d{depth}">{cells}</div>')
+    out.extend("</details>" for _ in open_depths)
+    return "\n".join(out)

@@ -17,7 +17,7 @@ from modelscope.analysis.view import NO_NAME, display_name
 from modelscope.model.profile import ProfileReport
 from modelscope.model.report import LayerInfo
 from modelscope.render.fmt import model_kind
-from modelscope.render.html_base import Column, cell, document, esc, table, width
+from modelscope.render.html_base import Column, Row, document, esc, table, tree_rows, width
 from modelscope.render.profile import NUMERIC, ProfileOptions, footer_lines, profile_columns, row_cells
 from modelscope.render.safe import printable
 
@@ -25,8 +25,6 @@ _CAPS = {"Layer": 48, "Type": 28, "Output shape": 32}  # widest (ch) before wrap
 _INDENT = 2  # ch per nesting level
 _MARKER = 2  # ch for the disclosure triangle before each name
 _HOT = "bold red"
-
-Row = tuple[int, dict[str, Text]]  # depth (1 = top level), cells by column
 
 
 def _row(profile: ProfileReport, layer: LayerInfo, cols: Sequence[str], hot: bool) -> dict[str, Text]:
@@ -37,25 +35,6 @@ def _row(profile: ProfileReport, layer: LayerInfo, cols: Sequence[str], hot: boo
         style = _HOT if hot and c == "Time (ms)" else "cyan" if c == "Type" else ""
         row[c] = Text(values.get(c, ""), style="dim" if values.get(c) == "not called" else style)
     return row
-
-
-def _tree(cols: Sequence[str], rows: Sequence[Row]) -> str:
-    """Rows listed parents-first as nested ``<details open>``: a row followed by a deeper one is a
-    container, its ``<summary>`` the row itself."""
-    out: list[str] = []
-    open_depths: list[int] = []
-    for i, (depth, row) in enumerate(rows):
-        while open_depths and open_depths[-1] >= depth:
-            out.append("</details>")
-            open_depths.pop()
-        cells = " ".join(cell(row.get(c, Text("")), c in NUMERIC, "n" if k == 0 else "") for k, c in enumerate(cols))
-        if i + 1 < len(rows) and rows[i + 1][0] > depth:
-            out.append(f'<details open><summary class="r d{depth}">{cells}</summary>')
-            open_depths.append(depth)
-        else:
-            out.append(f'<div class="r d{depth}">{cells}</div>')
-    out.extend("</details>" for _ in open_depths)
-    return "\n".join(out)
 
 
 def _widths(cols: Sequence[str], rows: Sequence[Row]) -> list[int]:
@@ -93,4 +72,6 @@ def render_profile_html(profile: ProfileReport, options: ProfileOptions | None =
     head = (f'<div class="hd"><span class="b">{esc(report.model.name or NO_NAME)}</span> '
             f"({esc(model_kind(report))}) · profile</div>")  # fmt: skip
     css = "".join(f".modelscope .d{d}>.n{{padding-left:{_INDENT * (d - 1)}ch}}\n" for d in range(2, deepest + 1))
-    return document(head, table(grid, _widths(cols, rows), _tree(cols, rows), kind="tr"), _footer(profile), css=css)
+    return document(
+        head, table(grid, _widths(cols, rows), tree_rows(cols, rows, NUMERIC), kind="tr"), _footer(profile), css=css
+    )
