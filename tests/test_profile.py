@@ -61,6 +61,10 @@ def test_shares_and_sum_are_consistent(hybrid: ProfileReport) -> None:
         assert hybrid.share(t.path) == t.forward.median / whole
     assert hybrid.top_level_sum == pytest.approx(sum(t.forward.median for t in top))
     assert sum(hybrid.share(t.path) or 0 for t in top) == pytest.approx(hybrid.top_level_sum / whole)
+    assert hybrid.overhead is not None
+    net = sum(max(0.0, t.forward.median - hybrid.overhead.median) for t in top)
+    assert hybrid.top_level_net == pytest.approx(net) and net < hybrid.top_level_sum
+    assert f"{net / whole:.1%} of the whole model" in str(hybrid)  # the footer says it
 
 
 @tf

@@ -146,6 +146,16 @@ class ProfileReport(Displayed):
         """The sum of the forward medians of the model's direct children."""
         return sum(t.forward.median for t in self.layers if self.report.layer(t.path).depth == 1)
 
+    @property
+    def top_level_net(self) -> float | None:
+        """:attr:`top_level_sum` less one empty-call overhead per layer (each is one compiled call,
+        however many times the layer is called in it), floored at 0 per layer; None when the
+        overhead was not measured."""
+        if self.overhead is None:
+            return None
+        top = [t.forward.median for t in self.layers if self.report.layer(t.path).depth == 1]
+        return sum(max(0.0, m - self.overhead.median) for m in top)
+
     def slowest(self, n: int, depth: int | None = None) -> list[str]:
         """The paths of the ``n`` slowest layers (forward median) down to ``depth``; leaves only when
         ``depth`` is None, since a container's time includes its children's."""

@@ -81,6 +81,10 @@ def footer_lines(profile: ProfileReport) -> list[tuple[str, str]]:
     if profile.overhead is not None:
         lines.append(("Call overhead", f"{_ms(profile.overhead.median)} ms median for a compiled call that does "
                       "nothing but return its input, here: part of every figure above"))  # fmt: skip
+        net = profile.top_level_net
+        if net is not None and whole.median > 0:
+            lines.append(("Net of overhead", f"top-level layers {_ms(net)} ms summed less one call overhead each, "
+                          f"{net / whole.median:.1%} of the whole model"))  # fmt: skip
     lines.append(("Memory", memory_text(profile)))
     lines.append(("Method", profile.method))
     lines += [("Note", n) for n in profile.notes]
