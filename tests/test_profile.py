@@ -144,6 +144,8 @@ def test_an_application_model_every_layer_timed() -> None:
     called = {l.path for l in result.report.layers if l.calls}
     assert {t.path for t in result.layers} == called and len(called) > 100
     assert result.settings.batch_size == 2
+    assert any(l.cls == "ZeroPadding2D" for l in result.report.layers)  # its inner pad op is part of it,
+    assert result.notes == ()  # not a row that is "not a layer of the report"
 
 
 @tf

@@ -125,9 +125,11 @@ def capture(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any =
     """Run ``model`` (or ``fn``) once eagerly and return each layer called, parents first, with the
     arguments of every call it received. ``Layer.__call__`` is wrapped only for this call, and so is
     ``Operation.__call__`` for the operations a functional model runs as nodes of its graph
-    (``x[:, 0]`` is a ``GetItem`` row of the report)."""
+    (``x[:, 0]`` is a ``GetItem`` row of the report); operations a layer's own ``call()`` runs
+    (ZeroPadding2D's ``pad``) are part of that layer's time, not rows."""
     import tensorflow as tf
     from keras.src.layers.layer import Layer
+    from keras.src.models.functional import Functional
     from keras.src.ops.operation import Operation
 
     original_layer, original_op = Layer.__call__, Operation.__call__
@@ -154,8 +156,9 @@ def capture(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any =
         return record(original_layer, layer, a, k)
 
     def op_call(op: Any, *a: Any, **k: Any) -> Any:
-        if isinstance(op, Layer):  # Layer.__call__ calls Operation.__call__: already recorded
-            return original_op(op, *a, **k)
+        holder = stack[-1].layer if stack else model
+        if isinstance(op, Layer) or not isinstance(holder, Functional):  # a Layer is recorded already; an
+            return original_op(op, *a, **k)  # operation inside a layer's own call() is part of that layer
         return record(original_op, op, a, k)
 
     Layer.__call__, Operation.__call__ = layer_call, op_call
