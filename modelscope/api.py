@@ -92,9 +92,9 @@ def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
 
 def _open_without_code(ref: Any, reason: str) -> Opened:
     """A model file read as data: its configuration and weights (``load/without_code.py``)."""
-    from modelscope.load.without_code import read_without_code, stored_config
+    from modelscope.load.without_code import read_without_code
 
-    traced, values = read_without_code(ref.target, stored_config(ref.target), ref.label, reason)
+    traced, values = read_without_code(ref.target, ref.label, reason)
     report = build_report(traced)
     return Opened(report, None, lambda: values(report.variables))
 

@@ -19,19 +19,21 @@ _GRAPH_CLASSES = ("Sequential", "Functional", "Model")  # configs that rebuild w
 _MISSING = (re.compile(r"Could not locate (?:class|function) '([^']+)'"), re.compile(r"Unknown \w+: '([^']+)'"))
 
 
-def _config(path: str) -> dict[str, Any]:
-    """The model's config as stored in the file (no Keras needed)."""
+def stored_config(path: str) -> dict[str, Any]:
+    """The model's config as stored in the file, read as JSON (no Keras needed); {} when it has none."""
     try:
         if path.lower().endswith(".keras"):
             with zipfile.ZipFile(path) as z:
-                return dict(json.loads(z.read("config.json")))
-        import h5py
+                config = json.loads(z.read("config.json"))
+        else:
+            import h5py
 
-        with h5py.File(path, "r") as f:
-            raw = f.attrs.get("model_config")
-            return json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw is not None else {}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, RecursionError):
+            with h5py.File(path, "r") as f:
+                raw = f.attrs.get("model_config")
+                config = json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw is not None else {}
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, RecursionError):
         return {}
+    return config if isinstance(config, dict) else {}
 
 
 def _lambda_layers(root: Any) -> list[str]:
@@ -74,7 +76,7 @@ def load_keras_file(path: str, *, unsafe: bool = False, custom_objects: Mapping[
     """
     import keras
 
-    config = _config(path)
+    config = stored_config(path)
     lambdas = _lambda_layers(config)
     if unsafe and lambdas:
         names = ", ".join(repr(n) for n in lambdas)

@@ -7,9 +7,10 @@ positional names (``0``, ``1``); a count that does not fit the class's rule does
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
+
+from modelscope.model.paths import snake_case
 
 _KERNEL_BIAS = ("kernel", "bias")
 _CLASSES_KERNEL_BIAS = (
@@ -73,8 +74,7 @@ _RULES: dict[str, Callable[[dict[str, Any] | None, int], list[tuple[str, bool]] 
     "GRUCell": _fixed("kernel", "recurrent_kernel", "bias"),
     **{cls: _fixed() for cls in _WEIGHTLESS},
 }
-_BY_SLOT = {re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", cls)).lower(): cls
-            for cls in _RULES}  # fmt: skip
+_BY_SLOT = {snake_case(cls): cls for cls in _RULES}  # the name Keras gives a layer slot of that class
 
 
 def variable_names(cls: str, config: dict[str, Any] | None, n: int) -> list[tuple[str, bool]] | None:

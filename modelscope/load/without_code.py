@@ -13,7 +13,6 @@ name of a built-in class whose variables fit (:mod:`known_layers`).
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from modelscope.errors import LoadError
+from modelscope.load.keras_file import stored_config
 from modelscope.load.known_layers import class_of_slot, variable_names
 from modelscope.load.stored_config import (
     ConfigLayer,
@@ -34,6 +34,7 @@ from modelscope.load.stored_config import (
     shape,
 )
 from modelscope.load.stored_tree import StoredLayer, read_keras3_tree, read_legacy_tree, slot_base
+from modelscope.load.weights_h5 import memory_bytes, read_value
 from modelscope.model.report import Edge, InputInfo, ModelInfo, OutputInfo, VariableInfo
 from modelscope.model.settings import CONFIG_KEYS, config_value
 from modelscope.model.shapes import Shape
@@ -268,9 +269,10 @@ def _kind(cls: str, tree: StoredLayer) -> str:
     return "hybrid" if any(c.has_layers for c in tree.children) else "subclassed"
 
 
-def read_without_code(path: str, config: dict[str, Any], label: str | None, reason: str
+def read_without_code(path: str, label: str | None, reason: str
                       ) -> tuple[TracedModel, Callable[[tuple[VariableInfo, ...]], Iterator[tuple[VariableInfo, np.ndarray]]]]:  # fmt: skip # noqa: E501
     """The model file as a TracedModel, and a reader of the report's variables' values."""
+    config = stored_config(path)
     legacy = not path.lower().endswith(".keras")
     with weights_file(path) as f:
         try:
@@ -294,7 +296,7 @@ def assemble(tree: StoredLayer, config: dict[str, Any], label: str, reason: str)
     order = list(range(own, len(b.variables))) + list(range(own))
     b.variables, b.keys = [b.variables[i] for i in order], [b.keys[i] for i in order]
     remap = {old: new for new, old in enumerate(order)}
-    b.layers = [_with_variables(layer, tuple(remap[i] for i in layer.variables)) for layer in b.layers]
+    b.layers = [replace(layer, variables=tuple(remap[i] for i in layer.variables)) for layer in b.layers]
     ends: dict[str, tuple[list[str], list[str]]] = {}  # a nested model's first and last layers
     for layer in list(b.layers):  # nested Sequential and Functional models, as their configs record them
         if layer.cls in ("Sequential", "Functional") and layer.path in b.configs:
@@ -327,28 +329,10 @@ def _inner(path: str, ends: dict[str, tuple[list[str], list[str]]], side: int, d
     return [q for p in found for q in _inner(p, ends, side, depth + 1)]
 
 
-def _with_variables(layer: TracedLayer, variables: tuple[int, ...]) -> TracedLayer:
-    return replace(layer, variables=variables)
-
-
 def _values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...]
             ) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
     """Each variable's value, one dataset at a time."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 2**63
+    memory = memory_bytes()
     with weights_file(path) as f:
         for info, key in zip(variables, keys):
-            if info.bytes > memory:
-                raise LoadError(f"{path}: {key} claims {info.bytes / 2**30:,.1f} GiB, more than this machine's "
-                                "memory; the file is damaged or not what it seems")  # fmt: skip
-            try:
-                yield info, np.asarray(f[key][()])
-            except (KeyError, TypeError, ValueError, OSError) as e:
-                raise LoadError(f"{path}: cannot read {key} ({type(e).__name__}: {e})") from e
-
-
-def stored_config(path: str) -> dict[str, Any]:
-    """The model's configuration as the file stores it ({} when it has none)."""
-    from modelscope.load.keras_file import _config
-
-    config = _config(path)
-    return config if isinstance(config, dict) else {}
+            yield info, read_value(f, key, info, path, memory)
