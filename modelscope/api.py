@@ -75,7 +75,8 @@ def _open_any(ref: Any, spec: InputSpec, options: LoadOptions) -> Opened:
 
         traced, values = open_weights(ref.target, ref.label)
         report = build_report(traced)
-        return Opened(report, None, lambda: values(report.variables))
+        return Opened(report, None, lambda: values(report.variables),
+                      values_as_stored=lambda: values(report.variables, storage_order=True))  # fmt: skip
     if ref.kind == "savedmodel":
         from modelscope.load.savedmodel_source import open_savedmodel
 
@@ -401,7 +402,8 @@ def stats(
         from modelscope.trace.weights import load_weights
 
         load_weights(opened.model, weights)
-    return compute_stats(opened.report, opened.values(), bins=bins, spectral_metrics=spectral,
+    values = opened.values_as_stored if opened.values_as_stored and weights is None else opened.values
+    return compute_stats(opened.report, values(), bins=bins, spectral_metrics=spectral,
                          thresholds=thresholds or Thresholds())  # fmt: skip
 
 

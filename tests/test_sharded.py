@@ -316,3 +316,56 @@ def test_spectral_and_dead_units_copy_no_kernel_and_keep_their_figures(monkeypat
     dense = rng.standard_normal((300, 40)).astype(np.float32)
     dense[:, [0, 39]] = 0.0
     assert _dead_units(dense, -1, 0.0) == 2 and _dead_units(dense.T.copy(), -2, 0.0) == 2
+
+
+def _blocks_checkpoint(folder: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """Twelve blocks written in block order (as Keras writes them), so name order (blocks_10 before
+    blocks_2) is not the order on disk; values differ per block and sizes vary."""
+    rng = np.random.default_rng(11)
+    values = {f"layers/blocks_{i}/vars/0": (rng.standard_normal((50 + 7 * i, 16)) + i).astype("float32")
+              for i in range(12)}  # fmt: skip
+    keys = list(values)
+    return write_sharded(folder, {"x_00000.weights.h5": dict((k, values[k]) for k in keys[:6]),
+                                  "x_00001.weights.h5": dict((k, values[k]) for k in keys[6:])}), values  # fmt: skip
+
+
+def test_values_a_consumer_keeps_are_never_overwritten(tmp_path: Path) -> None:
+    """The reader reuses one arena for values that are dropped; values kept (as weights_diff keeps
+    A's) must stay intact while later ones are read."""
+    from modelscope.api import inspect
+    from modelscope.load.weights_h5 import open_weights
+
+    index, written = _blocks_checkpoint(tmp_path)
+    _, reader = open_weights(str(index))
+    report = inspect(str(index))
+    kept = list(reader(report.variables))  # every value held at once
+    assert len(kept) == 12
+    for info, value in kept:
+        key = f"layers/{info.layer.replace('/', '/layers/')}/vars/0"
+        np.testing.assert_array_equal(value, written[key])
+    addresses = set()
+    for _, value in reader(report.variables):  # dropped one by one: the arena is reused
+        addresses.add(value.__array_interface__["data"][0])
+        del value
+    assert len(addresses) < 12
+
+
+def test_stats_read_in_storage_order_and_report_in_report_order(tmp_path: Path) -> None:
+    from modelscope.analysis.stats import compute_stats
+    from modelscope.api import inspect
+    from modelscope.load.weights_h5 import open_weights
+
+    index, written = _blocks_checkpoint(tmp_path)
+    _, reader = open_weights(str(index))
+    report = inspect(str(index))
+    names = [info.layer for info in report.variables]
+    assert names.index("blocks_10") < names.index("blocks_2")  # name order, as Keras's loader walks it
+    on_disk = [info.layer for info, _ in reader(report.variables, storage_order=True)]
+    assert on_disk == [f"blocks_{i}" for i in range(12)]
+    result = model_stats(str(index))
+    in_order = compute_stats(report, reader(report.variables))
+    assert [v.info.path for v in result.variables] == [info.path for info in report.variables]
+    assert result.variables == in_order.variables and result.layers == in_order.layers
+    means = {v.info.layer: v.moments.mean for v in result.variables}
+    for key, value in written.items():
+        assert means[key.split("/")[1]] == pytest.approx(float(value.mean(dtype=np.float64)), rel=1e-12)

@@ -1,13 +1,15 @@
-"""Weight statistics and health flags (NumPy, plus an optional compiled pass; no TensorFlow).
+"""Weight statistics and health flags (NumPy, plus optional compiled passes; no TensorFlow).
 
 Every figure is computed in float64, whatever the variable's dtype, over blocks of ``CHUNK``
 elements, so only one variable is ever held, plus one float64 block. A finite float32/float64
-variable (the usual case) takes one pass after NumPy's own min/max (see ``_fast_pass``), fused
-into a single loop by ``modelscope/analysis/_scan.c`` when the install could compile it; any other
-takes two over float64 blocks: moments merged block by block with Chan's formula (as exact as
-NumPy's two-pass variance), extremes, zeros and non-finite counts, then the histogram. Dead
-output channels of Dense/Conv kernels are counted in one more pass, only when the kernel has
-enough zeros for a whole channel.
+variable (the usual case) takes two compiled passes (``modelscope/analysis/_scan.c``, when the
+install could compile it; see ``_compiled_pass``): extremes and shifted sums, then exact
+histogram counts by comparing each value with each edge in its own dtype; two threads take a
+half each. Without the compiled module, NumPy's min/max and one fused pass do the same. Any other
+variable takes two passes over float64 blocks: moments merged block by block with Chan's formula
+(as exact as NumPy's two-pass variance), extremes, zeros and non-finite counts, then the
+histogram. Dead output channels of Dense/Conv kernels are counted in one more pass, only when the
+kernel has enough zeros for a whole channel.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 
@@ -34,6 +38,7 @@ try:  # the compiled one-pass scan (modelscope/analysis/_scan.c); NumPy computes
 except ImportError:  # pragma: no cover - depends on the install having a C compiler
     _native = None
 
+T = TypeVar("T")
 CHUNK = 1 << 17  # elements per block: 1 MiB of float64, cache-resident
 
 
@@ -295,40 +300,90 @@ def _scan(part: np.ndarray, shift: float, counter: _BinCounter | None) -> tuple[
 
 
 PARALLEL_MIN = 1 << 22  # elements from which a variable is scanned by two threads
+FEW_EDGES = 32  # up to this many interior edges, the compiled histogram compares each value with each
+
+
+def _halves(flat: np.ndarray) -> list[np.ndarray]:
+    """The variable in one part, or two (split on a block boundary) for two threads."""
+    if flat.size < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
+        return [flat]
+    half = (flat.size // 2 // CHUNK) * CHUNK
+    return [flat[:half], flat[half:]]
+
+
+def _each(calls: list[Callable[[], T]]) -> list[T]:
+    """Each call's result, in threads when there are two (the compiled passes and NumPy's loops
+    release the GIL)."""
+    if len(calls) == 1:
+        return [calls[0]()]
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def _compiled_pass(flat: np.ndarray, bins: int, shift: float) -> tuple[_Acc, _BinCounter | None] | None:
+    """Two compiled passes: extremes and sums (``summary``), then exact counts above each interior
+    edge (``at_least``, compared in the variable's dtype). None when a value is not finite."""
+    assert _native is not None
+    parts = _halves(flat)
+    summaries = _each([partial(_native.summary, part, shift) for part in parts])
+    if any(found[6] for found in summaries):  # NaN or Inf: the general path counts them
+        return None
+    lo, hi = min(found[0] for found in summaries), max(found[1] for found in summaries)
+    sum_y, sum_yy, abs_sum, zeros = (sum(found[i] for found in summaries) for i in range(2, 6))
+    counter = _BinCounter(lo, hi, bins, flat.dtype) if lo < hi else None
+    if counter is not None:
+        counts = _each([partial(_count_at_least, part, counter.limits) for part in parts])
+        counter.at_least, counter.n = np.sum(counts, axis=0), flat.size
+    return _sums_acc(flat.size, shift, lo, hi, sum_y, sum_yy, abs_sum, int(zeros)), counter
+
+
+def _count_at_least(part: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    counts = np.zeros(limits.size, dtype=np.int64)
+    assert _native is not None
+    _native.at_least(part, limits, counts)
+    return counts
+
+
+def _sums_acc(n: int, shift: float, lo: float, hi: float, sum_y: float, sum_yy: float, abs_sum: float,
+              zeros: int) -> _Acc:  # fmt: skip
+    """The figures from sums of y = x - shift: var = (Σy² - (Σy)²/n) / n, Σx² = Σ(y + K)²."""
+    acc = _Acc(n=n, mean=shift + sum_y / n, m2=max(sum_yy - sum_y * sum_y / n, 0.0), abs_sum=abs_sum, lo=lo,
+               hi=hi, zeros=zeros, total=n)  # fmt: skip
+    acc.sq = sum_yy + 2 * shift * sum_y + n * shift * shift
+    return acc
 
 
 def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
-    """One pass for a finite float32/float64 variable; None when the general path is needed.
+    """A finite float32/float64 variable without float64 blocks; None when the general path is needed.
 
     Extremes come from the values as they are (exact); sums are taken in float64 of
     ``y = x - K`` for a shift K near the mean, so the variance needs no second pass and loses no
-    precision: var = (Σy² - (Σy)²/n) / n.
+    precision. Compiled: ``_compiled_pass`` for up to ``FEW_EDGES`` edges; else NumPy's min/max,
+    then one pass (``_scan``) for the sums and the histogram.
     """
     if flat.dtype not in (np.float32, np.float64) or flat.size == 0:
         return None
-    lo, hi = float(flat.min()), float(flat.max())
-    if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN propagates into min/max; Inf shows there
-        return None
+    flat = flat.view(np.dtype(flat.dtype.char))  # '<f4' read into a buffer: the plain 'f' C expects
     n = flat.size
     shift = float(flat[:: max(1, n // 4096)].mean(dtype=np.float64))
-    counter = _BinCounter(lo, hi, bins, flat.dtype) if lo < hi else None
-    workers = 2 if n >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 else 1
-    if workers == 1:
-        sum_y, sum_yy, abs_sum, zeros = _scan(flat, shift, counter)
-    else:  # NumPy releases the GIL in these loops: two threads, each on half the variable
-        half = (n // 2 // CHUNK) * CHUNK
-        counters = [counter.copy() if counter else None for _ in range(2)]
-        with ThreadPoolExecutor(2) as pool:
-            parts = list(pool.map(_scan, (flat[:half], flat[half:]), (shift, shift), counters))
-        sum_y, sum_yy, abs_sum = (sum(p[i] for p in parts) for i in range(3))
-        zeros = sum(p[3] for p in parts)
-        if counter is not None:
+    if _native is not None and bins - 1 <= FEW_EDGES:
+        found = _compiled_pass(flat, bins, shift)
+        if found is None:
+            return None
+        acc, counter = found
+    else:
+        lo, hi = float(flat.min()), float(flat.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN propagates into min/max; Inf shows there
+            return None
+        counter = _BinCounter(lo, hi, bins, flat.dtype) if lo < hi else None
+        parts = _halves(flat)
+        counters = [counter.copy() if counter else None for _ in parts] if len(parts) > 1 else [counter]
+        sums = _each([partial(_scan, part, shift, c) for part, c in zip(parts, counters)])
+        if len(parts) > 1 and counter is not None:
             counter.merge(*counters)
-    mean = shift + sum_y / n
-    acc = _Acc(n=n, mean=mean, m2=max(sum_yy - sum_y * sum_y / n, 0.0), abs_sum=abs_sum, lo=lo, hi=hi,
-               zeros=zeros, total=n)  # fmt: skip
-    acc.sq = sum_yy + 2 * shift * sum_y + n * shift * shift  # Σx² = Σ(y + K)²
-    return acc, counter.histogram() if counter is not None else Histogram((lo, hi), (n,))
+        sum_y, sum_yy, abs_sum = (sum(found[i] for found in sums) for i in range(3))
+        acc = _sums_acc(n, shift, lo, hi, sum_y, sum_yy, abs_sum, sum(found[3] for found in sums))
+    return acc, counter.histogram() if counter is not None else Histogram((acc.lo, acc.hi), (n,))
 
 
 def _dead_units(kernel: np.ndarray, out_axis: int, tolerance: float) -> int:
@@ -376,14 +431,15 @@ def compute_stats(
     spectral_metrics: bool = True,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> StatsReport:
-    """Statistics for each variable (given one at a time), per owning layer, and health flags.
+    """Statistics for each variable (given one at a time, in any order: the figures come out in the
+    report's order), per owning layer, and health flags.
 
     Memory: the variable being read (``values`` should drop its own reference before reading the
     next, as the file readers do) plus blocks of ``CHUNK`` elements; no figure copies a variable
     (spectral figures of a kernel that is not float32/float64 convert it block by block too)."""
     classes = {layer.path: layer.cls for layer in report.layers}
-    per_var, flags = [], []
-    by_layer: dict[str, _Acc] = {}
+    rank = {info.path: i for i, info in enumerate(report.variables)}
+    found: list[tuple[int, VariableStats, list[Flag], _Acc]] = []
     spectra: dict[str, Spectral | None] = {}
     dead: dict[str, int] = {}
     for info, array in values:
@@ -391,16 +447,20 @@ def compute_stats(
         with np.errstate(all="ignore"), warnings.catch_warnings():  # odd values (1e308, complex) are figures,
             warnings.simplefilter("ignore")  # not warnings: an overflow shows as a missing (null) figure
             stat, acc = variable_stats(info, array, cls, bins, thresholds)
-        per_var.append(stat)
-        flags += flags_for(stat, cls, thresholds)
-        by_layer.setdefault(info.layer, _Acc()).combine(acc)
+        found.append((rank.get(info.path, len(rank) + len(found)), stat, flags_for(stat, cls, thresholds), acc))
         if stat.dead_units is not None:
             dead[info.layer] = stat.dead_units
             if spectral_metrics and not (stat.moments.nan or stat.moments.inf):
                 spectra[info.layer] = spectral(array, stat.moments.l2**2)
         del array  # before the next value is read: only one variable is held at a time
+    found.sort(key=lambda item: item[0])
+    by_layer: dict[str, _Acc] = {}
+    for _, stat, _, acc in found:  # in the report's order, whatever order the values came in
+        by_layer.setdefault(stat.info.layer, _Acc()).combine(acc)
     layers = tuple(
         LayerStats(path, classes.get(path, report.model.cls), acc.moments(), spectra.get(path), dead.get(path))
         for path, acc in by_layer.items()
     )
-    return StatsReport(report, tuple(per_var), layers, tuple(flags), thresholds, bins)
+    per_var = tuple(stat for _, stat, _, _ in found)
+    flags = tuple(flag for _, _, flagged, _ in found for flag in flagged)
+    return StatsReport(report, per_var, layers, flags, thresholds, bins)

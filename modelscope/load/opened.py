@@ -21,3 +21,5 @@ class Opened:
     model: Any | None
     values: Callable[[], Iterator[tuple[VariableInfo, np.ndarray]]]
     stored: bool = True  # the values were saved (a model file, a checkpoint), not fresh initialisations
+    # the same values in the order they are stored (a sequential read), for consumers of any order
+    values_as_stored: Callable[[], Iterator[tuple[VariableInfo, np.ndarray]]] | None = None

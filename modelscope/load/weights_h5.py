@@ -15,16 +15,14 @@ shards) are read by ``weights_sharded.py``; ``open_weights`` takes either.
 from __future__ import annotations
 
 import os
-import threading
-from collections import deque
-from collections.abc import Callable, Generator, Iterator
-from functools import partial
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modelscope.errors import LoadError
+from modelscope.load.read_ahead import Allocate, streamed
 from modelscope.load.stored_tree import check_storage
 from modelscope.model.report import ModelInfo, VariableInfo
 from modelscope.model.traced import TracedLayer, TracedModel
@@ -66,7 +64,7 @@ def _open(path: str) -> Any:
         raise LoadError(f"{path}: the HDF5 file is damaged or truncated ({e}). Save the weights again.") from e
 
 
-ValueReader = Callable[[tuple[VariableInfo, ...]], Iterator[tuple[VariableInfo, np.ndarray]]]
+ValueReader = Callable[..., Iterator[tuple[VariableInfo, np.ndarray]]]  # (variables, storage_order=False)
 """Streams the values of the given variables (those of the report built from the file), one at a time."""
 
 _MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OSError, RecursionError, UnicodeError)
@@ -127,115 +125,68 @@ def memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 2**63
 
 
-def read_value(f: Any, key: str, info: VariableInfo, path: str, memory: int) -> np.ndarray:
-    """One dataset's value (refused, not read, when it claims more bytes than ``memory``)."""
+def read_value(f: Any, key: str, info: VariableInfo, path: str, memory: int,
+               allocate: Allocate | None = None) -> np.ndarray:  # fmt: skip
+    """One dataset's value (refused, not read, when it claims more bytes than ``memory``); a plain
+    numeric array is read into ``allocate(shape, dtype)`` when given (a reused buffer)."""
     if info.bytes > memory:
         raise LoadError(f"{path}: {key} claims {info.bytes / 2**30:,.1f} GiB, more than this machine's "
                         "memory; the file is damaged or not what it seems.")  # fmt: skip
     try:
-        return np.asarray(f[key][()])
+        dataset = f[key]
+        if allocate is not None and dataset.shape and dataset.size and _plain(dataset.dtype):
+            out = allocate(tuple(dataset.shape), dataset.dtype)
+            dataset.read_direct(out)
+            return out
+        return np.asarray(dataset[()])
     except _MALFORMED as e:
         raise LoadError(f"{path}: cannot read {key} ({type(e).__name__}: {e}).") from e
 
 
-def weight_values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...]
-                  ) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
+def _plain(dtype: np.dtype) -> bool:
+    """A numeric dtype h5py reads as it is (no enum, compound, string or opaque type)."""
+    return dtype.kind in "fiu" and dtype.names is None and dtype.subdtype is None and not dtype.metadata
+
+
+def on_disk_order(places: list[tuple[int, Any, str]]) -> list[int]:
+    """Indices of ``(file number, open file, dataset key)`` places in the order their bytes lie on
+    disk (by file number, then offset; a chunked dataset, which has none, first): a cold read is then
+    sequential as Keras wrote it, rather than in name order (``blocks_10`` before ``blocks_2``)."""
+
+    def where(i: int) -> tuple[int, int, int]:
+        number, f, key = places[i]
+        try:
+            offset = f[key].id.get_offset()
+        except _MALFORMED:
+            offset = None
+        return (number, offset if offset is not None else -1, i)
+
+    return sorted(range(len(places)), key=where)
+
+
+def weight_values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...],
+                  storage_order: bool = False) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
     """Each variable's value, read from the file one dataset at a time (a dataset claiming more
     bytes than this machine's memory is refused, not read), read ahead within the largest
-    variable's size (see :class:`ReadAhead`)."""
+    variable's size (see ``read_ahead.py``); in the variables' order, or in the order they are
+    stored when ``storage_order`` (for consumers that accept any order)."""
     memory = memory_bytes()
     handle: list[Any] = []
 
-    def read(i: int) -> np.ndarray:
+    def read(i: int, allocate: Allocate) -> np.ndarray:
         if not handle:
             handle.append(_open(path))
-        return read_value(handle[0], keys[i], variables[i], path, memory)
+        return read_value(handle[0], keys[i], variables[i], path, memory, allocate)
 
     def close() -> None:
         for f in handle:
             f.close()
 
-    return streamed(variables, read, close, memory)
-
-
-def streamed(variables: tuple[VariableInfo, ...], read: Callable[[int], np.ndarray], close: Callable[[], None],
-             memory: int) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
-    """``(variable, read(i))`` in order, read ahead by a :class:`ReadAhead` whose budget is the
-    largest variable; each value is dropped here before the next is asked for."""
-    sizes = [min(info.bytes, memory) for info in variables]
-    values = ReadAhead(sizes, read, close, budget=max(sizes, default=0)).values()
-    try:
-        for info in variables:
-            value = next(values)
-            yield info, value
-            del value  # before the next is asked for: the reader counts it released then
-    finally:
-        values.close()
-
-
-class ReadAhead:
-    """Values ``read(0)``, ``read(1)``, ... produced by a background thread, in order, while the
-    bytes held — the value last handed out (released when the next is asked for) and those read
-    ahead — stay within ``budget``; a value larger than the budget is read when nothing is held.
-    h5py releases the GIL while it reads, so reading overlaps the consumer's work. ``close`` runs
-    in the thread when it ends; an error in ``read`` is raised in the consumer."""
-
-    def __init__(self, sizes: list[int], read: Callable[[int], np.ndarray], close: Callable[[], None],
-                 budget: int) -> None:  # fmt: skip
-        self._sizes, self._read, self._close, self._budget = sizes, read, close, budget
-        self._ready: deque[tuple[np.ndarray | None, BaseException | None]] = deque()
-        self._held, self._stop = 0, False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="modelscope-read-ahead", daemon=True)
-
-    def _room(self, size: int) -> bool:
-        return self._stop or self._held == 0 or self._held + size <= self._budget
-
-    def _run(self) -> None:
-        try:
-            for i, size in enumerate(self._sizes):
-                with self._cond:
-                    self._cond.wait_for(partial(self._room, size))
-                    if self._stop:
-                        return
-                    self._held += size
-                try:
-                    item: tuple[np.ndarray | None, BaseException | None] = (self._read(i), None)
-                except BaseException as e:  # handed to the consumer, raised there
-                    item = (None, e)
-                failed = item[1] is not None
-                with self._cond:
-                    self._ready.append(item)
-                    self._cond.notify_all()
-                del item
-                if failed:
-                    return
-        finally:
-            self._close()
-
-    def values(self) -> Generator[np.ndarray, None, None]:
-        """The values in order; stops the thread (after its current read) when closed early."""
-        self._thread.start()
-        try:
-            for size in self._sizes:
-                with self._cond:
-                    self._cond.wait_for(lambda: bool(self._ready))
-                    value, error = self._ready.popleft()
-                if error is not None:
-                    raise error
-                assert value is not None
-                yield value
-                del value
-                with self._cond:
-                    self._held -= size
-                    self._cond.notify_all()
-        finally:
-            with self._cond:
-                self._stop = True
-                self._ready.clear()
-                self._cond.notify_all()
-            self._thread.join()
-            self._ready.clear()  # what the thread read after being told to stop
+    order = None
+    if storage_order:
+        with _open(path) as f:
+            order = on_disk_order([(0, f, key) for key in keys])
+    return streamed(variables, read, close, memory, order)
 
 
 def open_weights(path: str, label: str | None = None) -> tuple[TracedModel, ValueReader]:
@@ -246,4 +197,4 @@ def open_weights(path: str, label: str | None = None) -> tuple[TracedModel, Valu
 
         return read_sharded_weights(path, label)
     traced, keys = read_weights_file(path, label)
-    return traced, lambda variables: weight_values(path, variables, keys)
+    return traced, lambda variables, storage_order=False: weight_values(path, variables, keys, storage_order)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from modelscope.errors import LoadError
+from modelscope.load.read_ahead import Allocate, streamed
 from modelscope.load.source import read_bounded
 from modelscope.load.weights_h5 import (
     _MALFORMED,
@@ -34,8 +35,8 @@ from modelscope.load.weights_h5 import (
     _open,
     _variable,
     memory_bytes,
+    on_disk_order,
     read_value,
-    streamed,
     weights_model,
 )
 from modelscope.model.report import VariableInfo
@@ -152,7 +153,7 @@ def read_sharded_weights(path: str, label: str | None = None) -> tuple[TracedMod
     variables = tuple(found[item][0] for item in order)
     places = tuple(found[item][1] for item in order)
     traced = weights_model(path, variables, label)
-    return traced, lambda chosen: sharded_values(index, chosen, places)
+    return traced, lambda chosen, storage_order=False: sharded_values(index, chosen, places, storage_order)
 
 
 def _shard_variables(shard: str) -> list[tuple[str, str, VariableInfo, str]]:
@@ -165,24 +166,38 @@ def _shard_variables(shard: str) -> list[tuple[str, str, VariableInfo, str]]:
                             "Save the weights again with model.save_weights().") from e  # fmt: skip
 
 
-def sharded_values(index: ShardedIndex, variables: tuple[VariableInfo, ...], places: tuple[Location, ...]
-                   ) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
-    """Each variable's value, in order, from the shard holding it (at most ``OPEN_SHARDS`` shard
+def sharded_values(index: ShardedIndex, variables: tuple[VariableInfo, ...], places: tuple[Location, ...],
+                   storage_order: bool = False) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
+    """Each variable's value, in order (or in the order of the shards and their bytes when
+    ``storage_order``: a sequential read), from the shard holding it (at most ``OPEN_SHARDS`` shard
     files open, all in the reading thread). A background thread reads ahead while the values
     handed out and read ahead together stay within the largest variable's size (``streamed``):
     memory holds at most that, and reading overlaps the statistics of the value before."""
     memory = memory_bytes()
     handles: dict[int, Any] = {}
 
-    def read(i: int) -> np.ndarray:
+    def read(i: int, allocate: Allocate) -> np.ndarray:
         shard, key = places[i]
-        return read_value(_handle(index, shard, handles), key, variables[i], index.shards[shard], memory)
+        return read_value(_handle(index, shard, handles), key, variables[i], index.shards[shard], memory, allocate)
 
     def close() -> None:
         for handle in handles.values():
             handle.close()
 
-    return streamed(variables, read, close, memory)
+    return streamed(variables, read, close, memory, _on_disk(index, places) if storage_order else None)
+
+
+def _on_disk(index: ShardedIndex, places: tuple[Location, ...]) -> list[int]:
+    """The variables in the order of their shards, then of their offsets in each (``on_disk_order``)."""
+    opened: dict[int, Any] = {}
+    try:
+        for shard, _ in places:
+            if shard not in opened:
+                opened[shard] = _open(_shard_path(index.path, os.path.basename(index.shards[shard])))
+        return on_disk_order([(shard, opened[shard], key) for shard, key in places])
+    finally:
+        for handle in opened.values():
+            handle.close()
 
 
 OPEN_SHARDS = 8  # variables ordered by layer path may come from shards in turn
