@@ -484,14 +484,20 @@ def profile(
     imports: tuple[str, ...] = (),
     signature: str | None = None,
     method: str | None = None,
+    timing: str = "traced",
 ) -> ProfileReport:
     """Time each layer's forward (and with ``backward``, forward+gradient) pass on random inputs and
-    the whole model's: a :class:`~modelscope.model.profile.ProfileReport` (method: see
-    :mod:`modelscope.trace.profile`). The model is built with real weights; nothing is trained or
-    saved. ``batch_size`` fills the inputs' batch dimension (default 1); every other size must be
-    known. ``repeat`` timed runs follow ``warmup`` untimed ones; ``jit`` compiles with XLA."""
+    the whole model's: a :class:`~modelscope.model.profile.ProfileReport`. ``timing="traced"``
+    takes each layer's time from the ops of the whole model's compiled call (they add up to it);
+    ``"isolated"`` times each layer alone (see :mod:`modelscope.trace.profile`). ``method`` is the
+    model's method to call, as for :func:`summary`. The model is built with real weights; nothing
+    is trained or saved. ``batch_size`` fills the inputs' batch dimension (default 1); every other
+    size must be known. ``repeat`` timed runs follow ``warmup`` untimed ones; ``jit`` compiles
+    with XLA (per-layer times then come from the isolated method)."""
     from modelscope.trace.profile import profile_model
 
+    if timing not in ("traced", "isolated"):
+        raise UsageError(f"timing={timing!r}: give 'traced' (the default) or 'isolated'")
     _check_range("batch_size", batch_size, 1)
     _check_range("repeat", repeat, 1)
     _check_range("warmup", warmup, 0)
@@ -504,4 +510,4 @@ def profile(
                          "weights file or a SavedModel); give the .py, module, .keras or .h5 that builds "
                          "it")  # fmt: skip
     with _user_code(str(model_or_source) if isinstance(model_or_source, str) else "the model"):
-        return profile_model(opened.model, opened.report, spec, batch_size, repeat, warmup, backward, jit)
+        return profile_model(opened.model, opened.report, spec, batch_size, repeat, warmup, backward, jit, timing)

@@ -1,5 +1,6 @@
 """``modelscope profile``: every called layer timed, figures consistent with each other and with the
-report, the heavy layer ranked first, JSON round-trip, CLI errors. No test asserts a wall time."""
+report (traced: the layers + unattributed + overhead = the traced call), the heavy layer ranked
+first, fused kernels given to their conv, JSON round-trip, CLI errors. No test asserts a wall time."""
 
 from __future__ import annotations
 
@@ -27,7 +28,35 @@ HYBRID = ["samples/hybrid_cnn.py", "--input-shape", "None,28,28,1"]
 def hybrid() -> ProfileReport:
     import modelscope
 
-    return modelscope.profile("samples/hybrid_cnn.py", "None,28,28,1", batch_size=4, backward=True, **FAST)
+    return modelscope.profile("samples/hybrid_cnn.py", "None,28,28,1", batch_size=4, backward=True, timing="isolated",
+                              **FAST)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def traced() -> ProfileReport:
+    """The hybrid CNN (a subclassed model holding two Sequentials), traced, with its gradient."""
+    import modelscope
+
+    return modelscope.profile("samples/hybrid_cnn.py", "None,28,28,1", batch_size=4, backward=True, repeat=6,
+                              warmup=1)  # fmt: skip
+
+
+def adds_up(profile: ProfileReport, backward: bool = False) -> None:
+    """The traced method's invariants: top-level rows + unattributed + overhead = the traced call;
+    a container's time = its own ops' + its children's; each figure's mean within its min-max."""
+    call = profile.backward_call if backward else profile.forward_call
+    assert call is not None and call.calls <= call.profiled == profile.settings.repeat
+    timings = {t.path: (t.backward if backward else t.forward, t.self_backward if backward else t.self_forward)
+               for t in profile.layers}  # fmt: skip
+    top = sum(t.value for p, (t, _) in timings.items() if profile.report.layer(p).depth == 1)  # type: ignore[union-attr]
+    assert top == pytest.approx(call.layers, rel=1e-9, abs=1e-12)
+    assert top + call.unattributed + call.overhead == pytest.approx(call.traced.value, rel=1e-9)
+    assert call.busy == pytest.approx(call.layers + call.unattributed, rel=1e-9) and call.op_time >= call.busy * 0.999
+    for path, (t, own) in timings.items():
+        assert t is not None and own is not None and own >= 0
+        assert t.min - 1e-12 <= t.mean <= t.max + 1e-12 and t.min <= t.median <= t.max  # type: ignore[operator]
+        children = [c.path for c in profile.report.children(path) if c.path in timings]
+        assert t.value == pytest.approx(own + sum(timings[c][0].value for c in children), rel=1e-9, abs=1e-12)  # type: ignore[union-attr]
 
 
 def heavy_model():  # a 4096x4096 Dense among tiny layers
@@ -42,14 +71,61 @@ def heavy_model():  # a 4096x4096 Dense among tiny layers
 
 
 @tf
-def test_every_called_layer_has_a_timing(hybrid: ProfileReport) -> None:
-    called = [l.path for l in hybrid.report.layers if l.calls]
-    assert [t.path for t in hybrid.layers] == called
-    assert set(called) >= {"fe", "fe/conv2d", "fe/max_pooling2d", "classifier", "classifier/dense_1"}
-    for t in hybrid.layers:
-        assert 0 < t.forward.min <= t.forward.median <= t.forward.max
-        assert t.calls == hybrid.report.layer(t.path).calls
-    assert hybrid.settings.batch_size == 4 and hybrid.settings.repeat == 3 and not hybrid.notes
+def test_every_called_layer_has_a_timing(hybrid: ProfileReport, traced: ProfileReport) -> None:
+    for profile in (hybrid, traced):
+        called = [l.path for l in profile.report.layers if l.calls]
+        assert [t.path for t in profile.layers] == called
+        assert set(called) >= {"fe", "fe/conv2d", "fe/max_pooling2d", "classifier", "classifier/dense_1"}
+        for t in profile.layers:
+            assert 0 <= t.forward.min <= t.forward.median <= t.forward.max
+            assert t.calls == profile.report.layer(t.path).calls
+        assert profile.settings.batch_size == 4 and not profile.notes
+    assert all(t.forward.min > 0 for t in hybrid.layers) and hybrid.settings.method == "isolated"
+    assert traced.settings.method == "traced" and traced.forward_call is not None
+    assert traced.timing("fe/conv2d").forward.value > 0  # type: ignore[union-attr]
+
+
+@tf
+def test_traced_figures_add_up(traced: ProfileReport) -> None:
+    adds_up(traced)
+    adds_up(traced, backward=True)
+    call = traced.forward_call
+    assert call is not None and traced.whole == call.traced.value
+    shares = sum(traced.share(t.path) or 0 for t in traced.layers if traced.report.layer(t.path).depth == 1)
+    assert shares + (call.unattributed + call.overhead) / call.traced.value == pytest.approx(1.0)
+    assert traced.model_forward.median > 0 and traced.model_backward is not None
+    assert traced.overhead is None and traced.top_level_net is None  # no empty-call floor: nothing to net out
+    for t in traced.layers:  # the forward+gradient call holds the forward ops too
+        assert t.backward is not None and t.backward.value >= 0
+    table = render(traced, "table").plain
+    for line in ("Traced call:", "Traced call fwd+bwd:", "Whole model fwd+bwd:", "method traced", "Method: Traced"):
+        assert line in table
+
+
+@tf
+def test_fused_kernels_go_to_the_conv() -> None:
+    """Grappler fuses Conv2D+BiasAdd(+Relu) into one kernel named after its last op: a ReLU straight
+    after a conv runs nothing of its own; after a BatchNormalization (Keras 3 does not fold it in
+    inference) it keeps its own Relu, and the conv still gets its fused bias."""
+    import keras
+
+    import modelscope
+
+    x = keras.Input((32, 32, 3))
+    y = keras.layers.Conv2D(16, 3, name="conv")(x)
+    y = keras.layers.BatchNormalization(name="bn")(y)
+    y = keras.layers.ReLU(name="relu")(y)
+    y = keras.layers.Conv2D(16, 3, name="conv_b")(y)
+    y = keras.layers.ReLU(name="relu_b")(y)
+    y = keras.layers.GlobalAveragePooling2D(name="gap")(y)
+    model = keras.Model(x, keras.layers.Dense(3, name="out")(y))
+    result = modelscope.profile(model, batch_size=4, **FAST)
+    adds_up(result)
+    called = [l.path for l in result.report.layers if l.calls]
+    assert [t.path for t in result.layers] == called and not result.notes
+    time = {t.path: t.forward.value for t in result.layers}
+    assert time["relu_b"] == 0.0 and time["conv_b"] > 0 and time["conv"] > 0 and time["bn"] > 0
+    assert result.forward_call is not None and result.forward_call.unattributed == 0.0
 
 
 @tf
@@ -87,16 +163,18 @@ def test_memory_figures(hybrid: ProfileReport) -> None:
 
 
 @tf
-def test_macs_per_second_from_the_json(hybrid: ProfileReport) -> None:
-    data = json.loads(hybrid.to_json())
+@pytest.mark.parametrize("which", ["hybrid", "traced"])
+def test_macs_per_second_from_the_json(which: str, request: pytest.FixtureRequest) -> None:
+    data = json.loads(request.getfixturevalue(which).to_json())
     assert data["schema"] == "modelscope.profile/1"
+    assert data["method"] == ("isolated" if which == "hybrid" else "traced") and data["method_text"]
     batch = data["settings"]["batch_size"]
     checked = 0
     for row in data["layers"]:
         macs = data["report"]["layers"][[l["path"] for l in data["report"]["layers"]].index(row["path"])]["macs"]
         assert row["macs"] == macs
         if macs:
-            assert row["macs_per_second"] == macs * batch / row["forward"]["median"]
+            assert row["macs_per_second"] == macs * batch / row["forward"].get("mean", row["forward"]["median"])
             checked += 1
     assert checked >= 4  # the convolutions, the dense layers and their containers
 
@@ -108,29 +186,42 @@ def test_backward_figures(hybrid: ProfileReport) -> None:
 
 
 @tf
-def test_json_round_trip_and_rendering_without_the_model(hybrid: ProfileReport) -> None:
-    again = ProfileReport.from_json(hybrid.to_json())
-    assert again.to_json() == hybrid.to_json()
-    assert again == hybrid
+@pytest.mark.parametrize("which", ["hybrid", "traced"])
+def test_json_round_trip_and_rendering_without_the_model(which: str, request: pytest.FixtureRequest) -> None:
+    profile = request.getfixturevalue(which)
+    again = ProfileReport.from_json(profile.to_json())
+    assert again.to_json() == profile.to_json()
+    assert again == profile
     table = render(again, "table").plain
-    for name in ("fe", "conv2d", "max_pooling2d_1", "classifier", "dense_1", "Whole model", "Top-level layers",
+    summed = "Top-level layers" if which == "hybrid" else "top-level layers"
+    for name in ("fe", "conv2d", "max_pooling2d_1", "classifier", "dense_1", "Whole model", summed,
                  "Fwd+bwd (ms)", "Method"):  # fmt: skip
         assert name in table
+    if which == "traced":
+        adds_up(again)
+        data = json.loads(profile.to_json())
+        assert data["model"]["traced"]["forward"]["layers"] == profile.forward_call.layers
+        assert [row["share"] for row in data["layers"]] == [profile.share(t.path) for t in profile.layers]
     markdown = render(again, "markdown")
     assert "| Layer | Type |" in markdown and "- **Whole model:**" in markdown
-    assert render(again, "json") == hybrid.to_json()
+    assert render(again, "json") == profile.to_json()
     with pytest.raises(ValueError, match="modelscope.profile/1"):
         ProfileReport.from_json(json.dumps({"schema": "modelscope.report/2"}))
 
 
 @tf
-def test_the_heavy_layer_ranks_first() -> None:
+@pytest.mark.parametrize("timing", ["traced", "isolated"])
+def test_the_heavy_layer_ranks_first(timing: str) -> None:
     import modelscope
 
-    result = modelscope.profile(heavy_model(), batch_size=8, **FAST)
-    assert result.slowest(1) == ["heavy"]
-    assert result.macs_per_second("heavy") == 4096 * 4096 * 8 / result.timing("heavy").forward.median
-    assert result.timing("soft").output_bytes == 8 * 4 * 4
+    result = modelscope.profile(heavy_model(), batch_size=8, timing=timing, **FAST)
+    assert result.slowest(1) == ["heavy"] and result.settings.method == timing
+    heavy = result.timing("heavy")
+    assert heavy is not None and result.macs_per_second("heavy") == 4096 * 4096 * 8 / heavy.forward.value
+    assert heavy.forward.value == (heavy.forward.mean if timing == "traced" else heavy.forward.median)
+    assert result.timing("soft").output_bytes == 8 * 4 * 4  # type: ignore[union-attr]
+    if timing == "traced":
+        adds_up(result)
 
 
 @tf
@@ -161,9 +252,13 @@ def test_a_keras_hub_bert_every_called_layer_timed() -> None:
     called = [l.path for l in result.report.layers if l.calls]
     assert [t.path for t in result.layers] == called and not result.notes
     assert {"transformer_layers[0]", "transformer_layers[1]/_self_attention_layer", "get_item"} <= set(called)
+    adds_up(result)
+    call = result.forward_call
+    assert call is not None and call.unattributed <= 0.02 * call.traced.value  # Grappler's renames mapped back
+    assert result.timing("transformer_layers[0]/_self_attention_layer/_query_dense").forward.value > 0  # type: ignore[union-attr]
     top = [t for t in result.layers if result.report.layer(t.path).depth == 1]
-    whole = result.model_forward.median
-    assert all(result.share(t.path) == t.forward.median / whole for t in result.layers)
+    whole = result.whole
+    assert all(result.share(t.path) == t.forward.value / whole for t in result.layers)
     assert sum(result.share(t.path) or 0 for t in top) == pytest.approx(result.top_level_sum / whole)
     assert result.timing("pooled_dense").output_bytes == 2 * 16 * 4
     assert result.activation_bytes > 0 and result.settings.batch_size == 2
@@ -201,9 +296,8 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 @tf
-@pytest.mark.parametrize(
-    "bad", [["--repeat", "0"], ["--warmup", "-1"], ["--batch-size", "0"], ["--format", "csv"], ["--depth", "0"]]
-)
+@pytest.mark.parametrize("bad", [["--repeat", "0"], ["--warmup", "-1"], ["--batch-size", "0"], ["--format", "csv"],
+                                 ["--depth", "0"], ["--timing", "guessed"]])  # fmt: skip
 def test_cli_bad_options_are_usage_errors(bad: list[str], cli_env: dict[str, str]) -> None:
     out = run([*HYBRID, *bad], cli_env)
     assert out.returncode == 2, out.stderr
@@ -217,9 +311,11 @@ def test_cli_writes_json_and_markdown(tmp_path: Path, cli_env: dict[str, str]) -
     assert out.returncode == 0, out.stderr
     again = ProfileReport.from_json(target.read_text())
     assert again.settings.repeat == 2 and again.timing("fe/conv2d") is not None
-    out = run([*HYBRID, "--repeat", "1", "--warmup", "0", "--format", "markdown", "--depth", "1"], cli_env)
+    assert again.settings.method == "traced" and again.forward_call is not None
+    out = run([*HYBRID, "--repeat", "1", "--warmup", "0", "--format", "markdown", "--depth", "1", "--timing",
+               "isolated"], cli_env)  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "`fe`" in out.stdout and "`conv2d`" not in out.stdout
+    assert "`fe`" in out.stdout and "`conv2d`" not in out.stdout and "method isolated" in out.stdout
 
 
 @tf
@@ -348,3 +444,47 @@ def test_activation_bytes_count_innermost_layers_once() -> None:
     assert again == measured and again.memory is not None and again.memory.growth == 20 * 2**20
     assert "up 20.00 MB during the runs" in render(again, "table").plain
     assert json.loads(profile.to_json())["memory"] == {"activation_bytes": 16384, "process": None}
+
+
+def traced_handmade() -> ProfileReport:
+    """The hand-made profile as the traced method would give it: means, own times, the call's account."""
+    from dataclasses import replace
+
+    from modelscope.model.profile import Timing, TracedCall
+
+    profile = handmade_profile()
+    own = {"stem": 0.2, "block": 0.2, "block/conv": 1.0, "block/norm": 0.3, "tied": 0.6}
+    layers = tuple(replace(t, forward=replace(t.forward, mean=t.forward.median), self_forward=own[t.path] / 1e3)
+                   for t in profile.layers)  # fmt: skip
+    call = TracedCall(Timing(2.4e-3, 2.3e-3, 2.6e-3, 2.5e-3), 2.3e-3, 0.05e-3, 0.15e-3, 2.35e-3, 2.6e-3, 2, 5,
+                      (("Sum:Sum", 0.05e-3),))  # fmt: skip
+    return replace(profile, layers=layers, settings=replace(profile.settings, method="traced"), overhead=None,
+                   forward_call=call)  # fmt: skip
+
+
+def test_traced_footer_and_json_without_tensorflow() -> None:
+    profile = traced_handmade()
+    assert profile.whole == 2.5e-3 and profile.share("stem") == pytest.approx(0.2 / 2.5)
+    table = render(profile, "table").plain
+    assert "Whole model: 2.000 ms median (1.900–2.500) of 5 compiled calls, not profiled" in table
+    account = ("Traced call: 2.500 ms mean of 2 of 5 profiled calls, +25.0% vs not profiled = top-level layers "
+               "2.300 ms (92.0%) + unattributed ops 0.050 ms + runtime overhead 0.150 ms")  # fmt: skip
+    assert account in table
+    assert "Parallel ops: ops ran 2.600 ms summed within 2.350 ms" in table and "Sum:Sum 0.050 ms" in table
+    assert "Top-level layers" not in table and "method traced" in table
+    again = ProfileReport.from_json(profile.to_json())
+    assert again == profile and again.to_json() == profile.to_json()
+    data = json.loads(profile.to_json())
+    assert data["method"] == "traced" and data["model"]["traced"]["backward"] is None
+    assert data["layers"][0]["self_forward"] == 0.2e-3 and data["layers"][0]["forward"]["mean"] == 0.2e-3
+    assert "Traced call" in profile._repr_html_() and "- **Traced call:**" in render(profile, "markdown")
+
+
+def test_a_profile_from_before_the_method_field_reads_as_isolated() -> None:
+    data = json.loads(handmade_profile().to_json())
+    data["method"] = data.pop("method_text")  # how the first files were written: the text under "method"
+    del data["model"]["traced"]
+    for row in data["layers"]:
+        del row["self_forward"], row["self_backward"], row["share"]
+    old = ProfileReport.from_dict(data)
+    assert old == handmade_profile() and old.settings.method == "isolated" and old.forward_call is None

@@ -385,7 +385,11 @@ def diff(
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, metavar="W",
               help="Untimed runs before the timed ones (the compiling first call is never timed).")  # fmt: skip
 @click.option("--backward", is_flag=True, help="Also time forward + gradient of each layer and of the model.")
-@click.option("--jit", is_flag=True, help="Compile with XLA (tf.function(jit_compile=True)).")
+@click.option("--jit", is_flag=True, help="Compile with XLA (tf.function(jit_compile=True)); layers are then timed "
+              "in isolation.")  # fmt: skip
+@click.option("--timing", type=click.Choice(["traced", "isolated"]), default="traced", show_default=True,
+              help="traced: each layer's share of the whole model's compiled call, from its ops (they add up); "
+              "isolated: each layer timed alone as its own compiled call.")  # fmt: skip
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="Show layers down to depth N (table, markdown).")
 @_WIDTH
 def profile(
@@ -397,6 +401,7 @@ def profile(
     warmup: int,
     backward: bool,
     jit: bool,
+    timing: str,
     depth: int | None,
     width: int | None,
     **model: Any,
@@ -404,9 +409,10 @@ def profile(
     """Time each layer of SOURCE on random inputs: forward (and --backward) time per layer in the
     summary's tree, share of the whole model, achieved MAC/s, output bytes.
 
-    The model is built with real (fresh or stored) weights; nothing is trained or saved. Each
-    layer is timed alone, as one compiled tf.function, on the inputs it received in a forward
-    pass; the whole model as one compiled call (see the README for the method and its limits).
+    The model is built with real (fresh or stored) weights; nothing is trained or saved. The
+    whole model runs as one compiled call under TensorFlow's profiler and each op's time goes to
+    the layer that created it, so the layers add up to the call (--timing isolated: each layer
+    timed alone instead). See the README for the method and its limits.
 
     \b
     Example:
@@ -422,7 +428,8 @@ def profile(
     with prints_to_stderr():
         result = compute(source, shapes, dtypes, batch_size=batch_size, repeat=repeat, warmup=warmup,
                          backward=backward, jit=jit, object=model["object_name"], unsafe=load.unsafe,
-                         imports=load.imports, signature=load.signature, method=model["method"])  # fmt: skip
+                         imports=load.imports, signature=load.signature, method=model["method"],
+                         timing=timing)  # fmt: skip
     _say(result.report.warnings)
     from modelscope.render.profile import ProfileOptions
 

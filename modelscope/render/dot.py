@@ -178,7 +178,7 @@ class _Times:
         if t is None:
             return "not timed"
         what = f" ({'all ' if calls > 1 else ''}{calls} calls)" if calls > 1 else ""
-        return f"{_ms(t.forward.median)} ms · {share or 0:.1%}{what}" + (" (first block)" if each else "")
+        return f"{_ms(t.forward.value)} ms · {share or 0:.1%}{what}" + (" (first block)" if each else "")
 
     def legend(self, levels: set[int | None]) -> list[tuple[str, str, str]]:
         """(key, fill, text) for each colour used: the range of shares it stands for."""

@@ -1,10 +1,12 @@
 """A profile as a table tree, Markdown or JSON (pure functions of a ProfileReport).
 
-The rows are the summary's tree (down to ``depth``); times are milliseconds (median of the timed
-runs, then min–max). "Share" is the row's median over the whole model's (a container's time holds
-its children's, so only the top-level shares are meant to add up). The ``SLOWEST`` slowest rows
-without shown children are highlighted. The footer puts the sum of the top-level layers beside
-the whole model's time and states the gap and how both were measured.
+The rows are the summary's tree (down to ``depth``); times are milliseconds: with the traced
+method the mean over the profiled calls, then min–max over the same calls; isolated, the median
+of the timed runs, then min–max. "Share" is the row's time over the traced call's (traced) or the
+whole model's median (isolated); a container's time holds its children's, so only the top-level
+shares are meant to add up. The ``SLOWEST`` slowest rows without shown children are highlighted.
+The footer accounts for the whole model's time: traced, the top-level layers + unattributed ops +
+runtime overhead = the traced call, beside the untraced call; isolated, the layers' sum and the gap.
 """
 
 from __future__ import annotations
@@ -45,14 +47,14 @@ def row_cells(profile: ProfileReport, layer: LayerInfo) -> dict[str, str]:
     share = profile.share(layer.path)
     rate = profile.macs_per_second(layer.path)
     cells |= {
-        "Time (ms)": _ms(t.forward.median),
+        "Time (ms)": _ms(t.forward.value),
         "Min–max (ms)": f"{_ms(t.forward.min)}–{_ms(t.forward.max)}",
         "Share": "" if share is None else f"{share:.1%}",
         "MAC/s": "-" if rate is None or rate == 0 else metric(round(rate)),
         "Output bytes": human_bytes(t.output_bytes),
     }
     if t.backward is not None:
-        cells["Fwd+bwd (ms)"] = _ms(t.backward.median)
+        cells["Fwd+bwd (ms)"] = _ms(t.backward.value)
     return cells
 
 
@@ -62,15 +64,52 @@ def profile_columns(profile: ProfileReport) -> list[str]:
 
 
 def footer_lines(profile: ProfileReport) -> list[tuple[str, str]]:
-    """(label, text) lines under the table: settings, the whole model, the layers' sum and the gap."""
-    s, whole = profile.settings, profile.model_forward
-    total = profile.top_level_sum
-    gap = total - whole.median
+    """(label, text) lines under the table: settings, the whole model, how the layers add up to it."""
+    s = profile.settings
     lines = [
         ("Settings", f"batch {s.batch_size}, {s.repeat} timed run(s) after {s.warmup} warm-up, "
-                     f"{'XLA (jit)' if s.jit else 'tf.function, no XLA'}, on {s.device}"),
-        ("Whole model", f"{_ms(whole.median)} ms median ({_ms(whole.min)}–{_ms(whole.max)}), one compiled call"),
+                     f"{'XLA (jit)' if s.jit else 'tf.function, no XLA'}, on {s.device}, method {s.method}"),
     ]  # fmt: skip
+    if profile.forward_call is not None:
+        lines += _traced_lines(profile)
+    else:
+        lines += _isolated_lines(profile)
+    lines.append(("Memory", memory_text(profile)))
+    lines.append(("Method", profile.method))
+    lines += [("Note", n) for n in profile.notes]
+    return lines
+
+
+def _traced_lines(profile: ProfileReport) -> list[tuple[str, str]]:
+    """The untraced whole model, then each traced call's account (forward, fwd+bwd)."""
+    out = []
+    for label, untraced, call in (("", profile.model_forward, profile.forward_call),
+                                  (" fwd+bwd", profile.model_backward, profile.backward_call)):  # fmt: skip
+        if untraced is None or call is None:
+            continue
+        t = call.traced
+        out.append((f"Whole model{label}", f"{_ms(untraced.median)} ms median ({_ms(untraced.min)}–"
+                    f"{_ms(untraced.max)}) of {profile.settings.repeat} compiled calls, not profiled"))  # fmt: skip
+        share = call.layers / t.value if t.value > 0 else 0.0
+        cost = f", {t.value / untraced.median - 1:+.1%} vs not profiled" if untraced.median > 0 else ""
+        out.append((f"Traced call{label}", f"{_ms(t.value)} ms mean of {call.calls} of {call.profiled} profiled "
+                    f"calls{cost} = top-level layers {_ms(call.layers)} ms ({share:.1%}) + unattributed ops "
+                    f"{_ms(call.unattributed)} ms + runtime overhead {_ms(call.overhead)} ms (no op running: "
+                    "call dispatch, executor scheduling, copying the results)"))  # fmt: skip
+        if call.op_time > call.busy * 1.001:
+            out.append((f"Parallel ops{label}", f"ops ran {_ms(call.op_time)} ms summed within {_ms(call.busy)} ms: "
+                        "where ops ran at once, each instant is shared equally among them"))  # fmt: skip
+        if call.unattributed_ops:
+            ops = ", ".join(f"{name} {_ms(sec)} ms" for name, sec in call.unattributed_ops)
+            out.append((f"Unattributed{label}", f"largest: {ops}"))
+    return out
+
+
+def _isolated_lines(profile: ProfileReport) -> list[tuple[str, str]]:
+    """The whole model timed alone, the layers' sum and the gap, and the empty-call overhead."""
+    whole, total = profile.model_forward, profile.top_level_sum
+    gap = total - whole.median
+    lines = [("Whole model", f"{_ms(whole.median)} ms median ({_ms(whole.min)}–{_ms(whole.max)}), one compiled call")]
     if profile.model_backward is not None:
         b = profile.model_backward
         lines.append(("Whole model fwd+bwd", f"{_ms(b.median)} ms median ({_ms(b.min)}–{_ms(b.max)})"))
@@ -85,9 +124,6 @@ def footer_lines(profile: ProfileReport) -> list[tuple[str, str]]:
         if net is not None and whole.median > 0:
             lines.append(("Net of overhead", f"top-level layers {_ms(net)} ms summed less one call overhead each, "
                           f"{net / whole.median:.1%} of the whole model"))  # fmt: skip
-    lines.append(("Memory", memory_text(profile)))
-    lines.append(("Method", profile.method))
-    lines += [("Note", n) for n in profile.notes]
     return lines
 
 

@@ -1,6 +1,10 @@
 """Measuring where a forward (and backward) pass spends its time, layer by layer (TensorFlow side).
 
-How each figure is obtained (the README's "modelscope profile" section says the same):
+Two methods. ``traced`` (the default, :mod:`modelscope.trace.op_profile`) takes each layer's time
+from the ops of the whole model's compiled call, so the layers add up to the model. ``isolated``
+(below) times each layer alone; with ``jit`` (XLA fuses across layers) it is always the method.
+
+How each figure of the isolated method is obtained (the README's "modelscope profile" says the same):
 
 1. The model runs once, eagerly, on random inputs of the report's input shapes at the batch
    size, while ``keras.layers.Layer.__call__`` is wrapped (restored in ``finally``) to keep each
@@ -33,7 +37,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modelscope.errors import TraceError, UsageError
@@ -51,6 +55,19 @@ from modelscope.model.shapes import format_shape
 from modelscope.trace.recorder import clean_message
 from modelscope.trace.tracer import call_arguments, functional_graph, model_method
 
+TRACED = (
+    "Traced: the whole model ran as one compiled tf.function, traced once with Layer.__call__ wrapped to note "
+    "which layer's call created each graph op; after {warmup} untimed warm-up call(s), {repeat} untraced calls "
+    "(median: 'Whole model') and {repeat} calls under TensorFlow's host profiler, whose op events were mapped "
+    "back to layers (a fused conv/matmul kernel to the layer of its weights, with the bias, activation or add it "
+    "fused; renamed nodes by name prefix or scope). Each instant was shared equally among the ops running then. "
+    "Figures: means over the middle half of the profiled calls by wall time (min–max over the same calls); a "
+    "layer's time is its own ops' plus its sublayers'.{backward}"
+)
+TRACED_BACKWARD = (
+    " Fwd+bwd: the same for one compiled call computing the forward and the gradient of the sum of the outputs "
+    "with respect to the inputs and trainable variables; gradient ops go to the layer of the op they differentiate."
+)
 METHOD = (
     "Each called layer was timed in isolation on the arguments it received in one eager forward pass on "
     "random inputs: one tf.function{jit} running all of its calls, compiled by an untimed first call, "
@@ -283,7 +300,7 @@ def _device() -> str:
 
 
 def profile_model(model: Any, report: Report, spec: InputSpec, batch_size: int | None, repeat: int, warmup: int,
-                  backward: bool, jit: bool) -> ProfileReport:  # fmt: skip
+                  backward: bool, jit: bool, timing: str = "traced") -> ProfileReport:  # fmt: skip
     """Time every called layer of ``model`` and the whole model (see the module's docstring)."""
     fn = model_method(model, spec.method)
     resolved = concrete_inputs(report, batch_size)
@@ -296,44 +313,88 @@ def profile_model(model: Any, report: Report, spec: InputSpec, batch_size: int |
         real = {id(t): x for t, x in zip(graph.inputs, inputs)}
         if len(real) == len(inputs):
             args, kwargs = (keras.tree.map_structure(lambda t: real[id(t)], graph._inputs_struct),), {}
-    settings = ProfileSettings(resolved[0].shape[0] or 1 if resolved else batch_size or 1, repeat, warmup, jit,
-                               backward, _device())  # fmt: skip
     notes: list[str] = []
+    if jit and timing == "traced":
+        notes.append("--jit: per-layer times come from the isolated method (each layer compiled by XLA alone): "
+                     "XLA fuses across layers, and its kernels are not mapped back to layers here")  # fmt: skip
+        timing = "isolated"
+    settings = ProfileSettings(resolved[0].shape[0] or 1 if resolved else batch_size or 1, repeat, warmup, jit,
+                               backward, _device(), timing)  # fmt: skip
     before = _peak_rss()
     with _quiet():
         captured = capture(model, args, kwargs, fn)
-        try:
-            whole = time_calls(fn or model, [(args, kwargs)], settings, notes, "the model")
-        except Exception as e:
-            raise TraceError(f"the whole model could not be timed as one compiled call: {clean_message(e)}") from e
-        timings = _time_layers(report, captured, settings, notes)
-        import tensorflow as tf
-
-        empty = _timed(tf.function(lambda ts: ts), [inputs[0]], warmup, repeat) if inputs else None
+        matched = _match(report, captured, notes)
+        if timing == "traced":
+            result = _traced(model, fn or model, (args, kwargs), matched, report, settings, notes)
+        else:
+            result = _isolated(fn or model, (args, kwargs), matched, report, inputs, settings, notes)
     after = _peak_rss()
     memory = ProcessMemory(before, after) if before is not None and after is not None else None
-    text = METHOD.format(jit=" (jit_compile=True, XLA)" if jit else "", warmup=warmup, repeat=repeat,
-                         backward=" Backward figures time the forward and the gradient of the sum of the outputs "
-                         "with respect to the inputs and trainable variables together, in one compiled call."
-                         if backward else "")  # fmt: skip
-    return ProfileReport(report, tuple(timings), whole[0], whole[1], settings, text, tuple(notes), empty, memory)
+    return replace(result, memory=memory)
 
 
-def _time_layers(report: Report, captured: list[Captured], settings: ProfileSettings,
-                 notes: list[str]) -> list[LayerTiming]:  # fmt: skip
-    """Each captured layer matched to its report row (by its path of Keras names) and timed."""
-    rows = keras_paths(report)
-    timed: dict[str, LayerTiming] = {}
-    for entry in captured:
-        candidates = rows.get(entry.keras_path)
-        if not candidates:
-            notes.append(f"{entry.keras_path}: called, but not a layer of the report; not timed")
-            continue
-        path = candidates.pop(0)
+def _traced(model: Any, target: Any, call: tuple[tuple[Any, ...], dict[str, Any]], matched: list[tuple[Captured, str]],
+            report: Report, settings: ProfileSettings, notes: list[str]) -> ProfileReport:  # fmt: skip
+    """The traced method (:mod:`modelscope.trace.op_profile`)."""
+    from modelscope.trace.op_profile import layer_timings, profile_pass
+
+    forward, backward, tensors = _functions(target, [call], list(getattr(model, "trainable_variables", ())))
+    paths = {id(entry.layer): path for entry, path in matched}
+    try:
+        fwd = profile_pass(model, forward, tensors, paths, report, settings, _sync)
+    except Exception as e:
+        raise TraceError(f"the whole model could not be profiled as one compiled call: {clean_message(e)}") from e
+    bwd = None
+    if settings.backward:
+        try:
+            bwd = profile_pass(model, backward, tensors, paths, report, settings, _sync)
+        except Exception as e:
+            notes.append(f"no backward times ({clean_message(e)[:160]})")
+    rows = [(path, len(entry.calls), entry.output_bytes) for entry, path in matched]
+    timed = {t.path: t for t in layer_timings(rows, fwd, bwd)}
+    text = TRACED.format(warmup=settings.warmup, repeat=settings.repeat,
+                         backward=TRACED_BACKWARD if bwd is not None else "")  # fmt: skip
+    return ProfileReport(report, tuple(timed[l.path] for l in report.layers if l.path in timed), fwd.untraced,
+                         bwd.untraced if bwd else None, settings, text, tuple(notes), None, None, fwd.call,
+                         bwd.call if bwd else None)  # fmt: skip
+
+
+def _isolated(target: Any, call: tuple[tuple[Any, ...], dict[str, Any]], matched: list[tuple[Captured, str]],
+              report: Report, inputs: list[Any], settings: ProfileSettings,
+              notes: list[str]) -> ProfileReport:  # fmt: skip
+    """The isolated method: the whole model, then each layer alone, as one compiled call each."""
+    import tensorflow as tf
+
+    try:
+        whole = time_calls(target, [call], settings, notes, "the model")
+    except Exception as e:
+        raise TraceError(f"the whole model could not be timed as one compiled call: {clean_message(e)}") from e
+    timings = []
+    for entry, path in matched:
         try:
             fwd, bwd = time_calls(entry.layer, entry.calls, settings, notes, path)
         except Exception as e:
             notes.append(f"{path}: could not be timed on its own ({clean_message(e)[:160]})")
             continue
-        timed[path] = LayerTiming(path, fwd, bwd, len(entry.calls), entry.output_bytes)
-    return [timed[l.path] for l in report.layers if l.path in timed]  # report order: parents first
+        timings.append(LayerTiming(path, fwd, bwd, len(entry.calls), entry.output_bytes))
+    empty = _timed(tf.function(lambda ts: ts), [inputs[0]], settings.warmup, settings.repeat) if inputs else None
+    text = METHOD.format(jit=" (jit_compile=True, XLA)" if settings.jit else "", warmup=settings.warmup,
+                         repeat=settings.repeat,
+                         backward=" Backward figures time the forward and the gradient of the sum of the outputs "
+                         "with respect to the inputs and trainable variables together, in one compiled call."
+                         if settings.backward else "")  # fmt: skip
+    return ProfileReport(report, tuple(timings), whole[0], whole[1], settings, text, tuple(notes), empty)
+
+
+def _match(report: Report, captured: list[Captured], notes: list[str]) -> list[tuple[Captured, str]]:
+    """Each captured layer matched to its report row (by its path of Keras names), in report order."""
+    rows = keras_paths(report)
+    found: list[tuple[Captured, str]] = []
+    for entry in captured:
+        candidates = rows.get(entry.keras_path)
+        if not candidates:
+            notes.append(f"{entry.keras_path}: called, but not a layer of the report; not timed")
+            continue
+        found.append((entry, candidates.pop(0)))
+    order = {l.path: i for i, l in enumerate(report.layers)}
+    return sorted(found, key=lambda m: order[m[1]])
