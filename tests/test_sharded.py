@@ -369,3 +369,47 @@ def test_stats_read_in_storage_order_and_report_in_report_order(tmp_path: Path) 
     means = {v.info.layer: v.moments.mean for v in result.variables}
     for key, value in written.items():
         assert means[key.split("/")[1]] == pytest.approx(float(value.mean(dtype=np.float64)), rel=1e-12)
+
+
+def test_large_contiguous_values_are_mapped_not_copied(tmp_path: Path) -> None:
+    """A contiguous, unfiltered dataset of 1 MiB or more is read in place from the file (read-only,
+    the same values as HDF5 reads); chunked or compressed ones are read by HDF5 as before."""
+    import h5py
+
+    from modelscope.load.mapped import mapped
+
+    rng = np.random.default_rng(3)
+    big = rng.standard_normal((512, 1024)).astype("float32")  # 2 MiB
+    path = tmp_path / "w.weights.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("plain", data=big)
+        f.create_dataset("chunked", data=big, chunks=(64, 1024))
+        f.create_dataset("packed", data=big, compression="gzip")
+        f.create_dataset("small", data=big[:2])
+    with h5py.File(path, "r") as f:
+        value = mapped(f, f["plain"])
+        assert value is not None and not value.flags.writeable
+        np.testing.assert_array_equal(value, big)
+        with pytest.raises(ValueError):
+            value[0, 0] = 1.0  # the user's file can never be written through it
+        assert [mapped(f, f[k]) for k in ("chunked", "packed", "small")] == [None, None, None]
+    del value
+    index = write_sharded(tmp_path / "ck", {"x_00000.weights.h5": {"layers/dense/vars/0": big,
+                                                                    "layers/dense/vars/1": big[0]}})  # fmt: skip
+    result = model_stats(str(index))
+    kernel = result.variables[0].moments
+    assert kernel.mean == pytest.approx(float(big.mean(dtype=np.float64)), rel=1e-12)
+    assert kernel.max == float(big.max()) and kernel.count == big.size
+
+
+def test_a_truncated_file_is_refused_not_mapped_past_its_end(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """Mapping past the end of a file would kill the process (SIGBUS): a shard cut short is a
+    one-line error, never a crash (HDF5 refuses it when it opens it; ``mapped`` checks each
+    dataset's bytes against the file's size besides)."""
+    big = np.random.default_rng(4).standard_normal((512, 1024)).astype("float32")
+    index = write_sharded(tmp_path, {"x_00000.weights.h5": {"layers/dense/vars/0": big}})
+    shard = tmp_path / "x_00000.weights.h5"
+    os.truncate(shard, shard.stat().st_size - 4096)
+    result = run(["stats", index.name], tmp_path, cli_env)
+    assert result.returncode == 1, result.stderr
+    assert "x_00000.weights.h5" in result.stderr and "Traceback" not in result.stderr

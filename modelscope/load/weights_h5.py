@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from modelscope.errors import LoadError
+from modelscope.load.mapped import mapped
 from modelscope.load.read_ahead import Allocate, streamed
 from modelscope.load.stored_tree import check_storage
 from modelscope.model.report import ModelInfo, VariableInfo
@@ -127,14 +128,18 @@ def memory_bytes() -> int:
 
 def read_value(f: Any, key: str, info: VariableInfo, path: str, memory: int,
                allocate: Allocate | None = None) -> np.ndarray:  # fmt: skip
-    """One dataset's value (refused, not read, when it claims more bytes than ``memory``); a plain
-    numeric array is read into ``allocate(shape, dtype)`` when given (a reused buffer)."""
+    """One dataset's value (refused, not read, when it claims more bytes than ``memory``). With
+    ``allocate`` (a streaming reader), a plain numeric array is mapped from the file where its bytes
+    allow (``mapped.py``), else read into ``allocate(shape, dtype)`` (a reused buffer)."""
     if info.bytes > memory:
         raise LoadError(f"{path}: {key} claims {info.bytes / 2**30:,.1f} GiB, more than this machine's "
                         "memory; the file is damaged or not what it seems.")  # fmt: skip
     try:
         dataset = f[key]
         if allocate is not None and dataset.shape and dataset.size and _plain(dataset.dtype):
+            value = mapped(f, dataset)
+            if value is not None:
+                return value
             out = allocate(tuple(dataset.shape), dataset.dtype)
             dataset.read_direct(out)
             return out
