@@ -71,11 +71,10 @@ def test_figures_agree_with_numpy_in_float64(name: str, scan_path: str) -> None:
     assert stat.histogram.counts == tuple(counts) and np.allclose(stat.histogram.edges, edges, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("bins", [16, 48])  # compiled: compared with each edge; codes + moves past FEW_EDGES
+@pytest.mark.parametrize("bins", [16, 40, 200])  # compared with each edge; past FEW_EDGES estimated + checked
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_histogram_is_exact_at_the_edges(dtype: type, bins: int, scan_path: str) -> None:
-    """Values on each edge and one ulp either side land in np.histogram's bins on every path,
-    including where the native codes' rounding disagrees with the exact edges (``moves``)."""
+    """Values on each edge and one ulp either side land in np.histogram's bins on every path."""
     assert (bins - 1 <= stats.FEW_EDGES) == (bins == 16)
     lo, hi = dtype(-0.3), dtype(0.7)
     edges = np.linspace(float(lo), float(hi), bins + 1)
@@ -83,9 +82,6 @@ def test_histogram_is_exact_at_the_edges(dtype: type, bins: int, scan_path: str)
     values = np.concatenate([near, np.nextafter(near, dtype(-1)), np.nextafter(near, dtype(1)), [lo, hi]])
     values = np.clip(values, lo, hi).astype(dtype)
     arr = np.tile(values, 3)
-    counter = stats._BinCounter(float(lo), float(hi), bins, np.dtype(dtype))
-    if dtype is np.float64 and bins == 48:
-        assert counter.moves, "this case should exercise the native path's corrections"
     stat, _ = variable_stats(_info("layer/w", arr), arr, "Other", bins=bins)
     assert stat.histogram.counts == tuple(np.histogram(arr.astype(np.float64), edges)[0])
 

@@ -8,11 +8,12 @@
        counts[e] += how many x >= limits[e], compared in x's own dtype (limits has it too): exact
        histogram counts for a few bins (stats.py chooses limits that compare as np.histogram's
        float64 edges do).
-   scan(x, shift, lo, scale, counts) -> (sum_y, sum_yy, abs_sum, zeros)
-       the sums again, plus a bin code per value for many bins: counts[min(floor((v - lo) * scale),
-       bins - 1)] += 1 in double; stats.py moves the values codes misplace (see _BinCounter).
+   binned(x, limits, counts, lo, scale)
+       the same counts for many bins: counts[j] += how many x have exactly j limits <= x (a bin
+       estimated from lo and scale, the edges being evenly spaced, then checked against the
+       limits), counts one longer than limits.
 
-   x is a contiguous 1-D buffer; summary and scan require all values finite for their sums.
+   x is a contiguous 1-D buffer; summary's sums need all values finite, the counts need no NaN.
    Sums run over blocks of BLOCK elements in four lanes each, then into the totals (rounding
    error grows with BLOCK + n / BLOCK, not with n). The GIL is released: two threads can scan
    two halves of one variable. Where GCC supports it, each loop is also compiled for AVX2 and the
@@ -59,33 +60,7 @@ typedef struct {
         abs_sum += (a[0] + a[1]) + (a[2] + a[3]);                                                 \
     }
 
-#define SCAN(T)                                                                                   \
-    CLONES static void scan_##T(const T *restrict x, Py_ssize_t n, double shift, double lo, double scale, \
-                         Py_ssize_t bins, int64_t *restrict lanes, Sums *out) {                    \
-        double sum_y = 0, sum_yy = 0, abs_sum = 0;                                                \
-        Py_ssize_t zeros = 0;                                                                     \
-        uint32_t code[BLOCK];                                                                     \
-        for (Py_ssize_t start = 0; start < n; start += BLOCK) {                                   \
-            const Py_ssize_t m = start + BLOCK < n ? BLOCK : n - start;                           \
-            const T *restrict b = x + start;                                                      \
-            BLOCK_SUMS(b, m)                                                                      \
-            Py_ssize_t i;                                                                         \
-            if (!lanes) continue;                                                                 \
-            for (i = 0; i < m; i++) { /* codes first (vectorised), then counting */              \
-                const double c = ((double)b[i] - lo) * scale;                                     \
-                code[i] = c < (double)(bins - 1) ? (uint32_t)c : (uint32_t)(bins - 1);            \
-            }                                                                                     \
-            for (i = 0; i + LANES <= m; i += LANES)                                               \
-                for (int k = 0; k < LANES; k++) lanes[k * bins + code[i + k]]++;                  \
-            for (; i < m; i++) lanes[code[i]]++;                                                  \
-        }                                                                                         \
-        out->sum_y = sum_y, out->sum_yy = sum_yy, out->abs_sum = abs_sum, out->zeros = zeros;     \
-    }
-
-SCAN(float)
-SCAN(double)
-
-/* The sums exactly as scan's (same order), with extremes and non-finite values counted. */
+/* Extremes, sums (the vector float32 version below adds in the same order) and non-finite values. */
 #define SUMMARY(T)                                                                                \
     CLONES static void summary_##T(const T *restrict x, Py_ssize_t n, double shift, Sums *out,    \
                                    double *lo_out, double *hi_out, Py_ssize_t *bad_out) {         \
@@ -128,6 +103,28 @@ SCAN(double)
 SUMMARY(double)
 AT_LEAST(float)
 AT_LEAST(double)
+
+/* lanes[(i % LANES) * (edges + 1) + j] += 1 where j = #(limits <= x[i]), exactly: j is first
+   estimated as floor((x - lo) * scale) (the edges are evenly spaced from lo), then moved while a
+   limit says it is off (an ulp or so near an edge; any distance in a pathological range, still
+   exact). Each of LANES values side by side has its own counters (one bumped back to back stalls). */
+#define BINNED(T)                                                                                 \
+    CLONES static void binned_##T(const T *restrict x, Py_ssize_t n, const T *restrict limits,    \
+                                  Py_ssize_t edges, double lo, double scale,                      \
+                                  int64_t *restrict lanes) {                                      \
+        const Py_ssize_t bins = edges + 1;                                                        \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                      \
+            const T v = x[i];                                                                     \
+            const double c = ((double)v - lo) * scale;                                            \
+            Py_ssize_t j = !(c > 0) ? 0 : c >= (double)edges ? edges : (Py_ssize_t)c;             \
+            while (j > 0 && v < limits[j - 1]) j--;                                               \
+            while (j < edges && v >= limits[j]) j++;                                              \
+            lanes[(i % LANES) * bins + j]++;                                                      \
+        }                                                                                         \
+    }
+
+BINNED(float)
+BINNED(double)
 
 
 /* summary for float32 in explicit 4-wide vectors (GCC/Clang vector extensions): the same sums in
@@ -243,55 +240,48 @@ done:
     return result;
 }
 
-static PyObject *scan(PyObject *self, PyObject *args) {
-    PyObject *x_obj, *counts_obj;
-    double shift, lo, scale;
-    if (!PyArg_ParseTuple(args, "OdddO", &x_obj, &shift, &lo, &scale, &counts_obj)) return NULL;
-    Py_buffer x, counts = {0};
-    if (PyObject_GetBuffer(x_obj, &x, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+static PyObject *binned(PyObject *self, PyObject *args) {
+    PyObject *x_obj, *limits_obj, *counts_obj;
+    double lo, scale;
+    if (!PyArg_ParseTuple(args, "OOOdd", &x_obj, &limits_obj, &counts_obj, &lo, &scale)) return NULL;
+    Py_buffer x, limits = {0}, counts = {0};
+    const int kind = float_buffer(x_obj, &x, "binned");
+    if (!kind) return NULL;
     PyObject *result = NULL;
     int64_t *lanes = NULL;
-    const int is_float = strcmp(x.format, "f") == 0, is_double = strcmp(x.format, "d") == 0;
-    if (!is_float && !is_double) {
-        PyErr_SetString(PyExc_TypeError, "scan: x must be a contiguous float32 or float64 buffer");
+    if (PyObject_GetBuffer(limits_obj, &limits, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) goto done;
+    if (PyObject_GetBuffer(counts_obj, &counts, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) goto done;
+    const Py_ssize_t edges = limits.len / (limits.itemsize ? limits.itemsize : 1), bins = edges + 1;
+    if (strcmp(limits.format, x.format) != 0 || counts.itemsize != 8 || strchr("lq", counts.format[0]) == NULL ||
+        counts.len / 8 != bins) {
+        PyErr_SetString(PyExc_TypeError, "binned: limits must have x's dtype, counts be int64 and one longer");
         goto done;
     }
-    Py_ssize_t bins = 0;
-    if (counts_obj != Py_None) {
-        if (PyObject_GetBuffer(counts_obj, &counts, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) goto done;
-        bins = counts.len / 8;
-        if (counts.itemsize != 8 || strchr("lq", counts.format[0]) == NULL || bins < 1 || !(scale >= 0)) {
-            PyErr_SetString(PyExc_TypeError, "scan: counts must be int64 with at least one bin, scale >= 0");
-            goto done;
-        }
-        if (!(lanes = calloc(LANES * (size_t)bins, sizeof(int64_t)))) {
-            PyErr_NoMemory();
-            goto done;
-        }
+    if (!(lanes = calloc(LANES * (size_t)bins, sizeof(int64_t)))) {
+        PyErr_NoMemory();
+        goto done;
     }
-    Sums sums = {0, 0, 0, 0};
-    const Py_ssize_t n = x.len / x.itemsize;
     Py_BEGIN_ALLOW_THREADS
-    if (is_float) scan_float((const float *)x.buf, n, shift, lo, scale, bins, lanes, &sums);
-    else scan_double((const double *)x.buf, n, shift, lo, scale, bins, lanes, &sums);
+    if (kind == 1) binned_float((const float *)x.buf, x.len / 4, (const float *)limits.buf, edges, lo, scale, lanes);
+    else binned_double((const double *)x.buf, x.len / 8, (const double *)limits.buf, edges, lo, scale, lanes);
     Py_END_ALLOW_THREADS
-    if (lanes) {
-        int64_t *c = (int64_t *)counts.buf;
-        for (Py_ssize_t j = 0; j < bins; j++)
-            for (int k = 0; k < LANES; k++) c[j] += lanes[k * bins + j];
-    }
-    result = Py_BuildValue("dddn", sums.sum_y, sums.sum_yy, sums.abs_sum, sums.zeros);
+    int64_t *c = (int64_t *)counts.buf;
+    for (Py_ssize_t j = 0; j < bins; j++)
+        for (int k = 0; k < LANES; k++) c[j] += lanes[k * bins + j];
+    result = Py_None;
+    Py_INCREF(result);
 done:
     free(lanes);
     PyBuffer_Release(&x);
+    if (limits.obj) PyBuffer_Release(&limits);
     if (counts.obj) PyBuffer_Release(&counts);
     return result;
 }
 
 static PyMethodDef methods[] = {
-    {"scan", scan, METH_VARARGS, "scan(x, shift, lo, scale, counts) -> (sum_y, sum_yy, abs_sum, zeros)"},
     {"summary", summary, METH_VARARGS, "summary(x, shift) -> (lo, hi, sum_y, sum_yy, abs_sum, zeros, nonfinite)"},
     {"at_least", at_least, METH_VARARGS, "at_least(x, limits, counts): counts[e] += #(x >= limits[e])"},
+    {"binned", binned, METH_VARARGS, "binned(x, limits, counts, lo, scale): counts[#(limits <= v)] += 1 for each v"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -178,51 +178,17 @@ def _thresholds(edges: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 class _BinCounter:
-    """Histogram counts by np.histogram's rule (bins are [e_i, e_i+1), the last one closed), two ways.
-
-    NumPy: compare each block with each interior edge (cheaper than binning + bincount for the few
-    bins a histogram has). Native (``_scan``): a bin code per value, ``floor((v - lo) * scale)`` in
-    float64, which can put a value within an ulp or so of an edge on the wrong side; the values
-    where the codes' boundary differs from the exact one are counted apart and moved (``fix``).
-    """
+    """Histogram counts by np.histogram's rule (bins are [e_i, e_i+1), the last one closed): how
+    many values are at least each interior edge, compared in the values' own dtype with limits that
+    compare exactly as the float64 edges do (``_thresholds``). NumPy compares each block with each
+    limit (cheaper than binning + bincount for the few bins a histogram has); the compiled passes
+    count the same (``_compiled_pass``)."""
 
     def __init__(self, lo: float, hi: float, bins: int, dtype: np.dtype) -> None:
         self.edges = _edges(lo, hi, bins)
         self.limits = _thresholds(self.edges, dtype)
         self.at_least = np.zeros(bins - 1, dtype=np.int64)  # how many x >= each interior edge
         self.n = 0
-        self.lo, self.scale = lo, bins / (hi - lo)
-        self.codes = np.zeros(bins, dtype=np.int64)  # native path: values per bin code
-        self.moves = self._moves()
-
-    def _code(self, v: np.ndarray) -> np.ndarray:
-        """The native module's bin code, in NumPy (the same float64 operations)."""
-        return np.minimum(np.floor((v.astype(np.float64) - self.lo) * self.scale), len(self.codes) - 1)
-
-    def _moves(self) -> list[tuple[int, np.generic, np.generic, int]] | None:
-        """Where codes and exact edges disagree: (edge index, low, high, sign) for the values in
-        [low, high) that codes put on the wrong side of interior edge i; None when the codes
-        cannot be used (a range too wide for float64)."""
-        if not math.isfinite(self.scale) or self.scale <= 0:
-            return None
-        k = np.arange(1, len(self.codes))
-        first = self.limits.copy()  # becomes the smallest value whose code is >= k
-        for _ in range(64):  # code is monotone and off by an ulp or so: a few steps at most
-            low = self._code(first) < k
-            first[low] = np.nextafter(first[low], first.dtype.type(np.inf))
-            prev = np.nextafter(first, first.dtype.type(-np.inf))
-            high = self._code(prev) >= k
-            first[high] = prev[high]
-            if not (low.any() or high.any()):
-                break
-        else:
-            return None
-        return [(i, min(a, t), max(a, t), -1 if a < t else 1)
-                for i, (a, t) in enumerate(zip(first, self.limits)) if a != t]  # fmt: skip
-
-    @property
-    def native(self) -> bool:
-        return _native is not None and self.moves is not None
 
     def add(self, x: np.ndarray, scratch: np.ndarray | None = None) -> None:
         """Count a block by comparisons; ``scratch`` (bool, at least as long) saves an allocation per edge."""
@@ -231,31 +197,21 @@ class _BinCounter:
         for i, t in enumerate(self.limits):
             self.at_least[i] += np.count_nonzero(np.greater_equal(x, t, out=out))
 
-    def fix(self, part: np.ndarray) -> None:
-        """After the native scan of ``part`` (its codes counted): move the values codes misplaced."""
-        self.n += part.size
-        for i, low, high, sign in self.moves or ():
-            for start in range(0, part.size, CHUNK):
-                x = part[start : start + CHUNK]
-                self.at_least[i] += sign * int(np.count_nonzero((x >= low) & (x < high)))
-
     def copy(self) -> _BinCounter:
         """An empty counter with the same edges."""
         twin = object.__new__(_BinCounter)
         twin.__dict__.update(self.__dict__)
-        twin.at_least, twin.codes, twin.n = np.zeros_like(self.at_least), np.zeros_like(self.codes), 0
+        twin.at_least, twin.n = np.zeros_like(self.at_least), 0
         return twin
 
     def merge(self, *others: _BinCounter | None) -> None:
         for other in others:
             if other is not None:
                 self.at_least += other.at_least
-                self.codes += other.codes
                 self.n += other.n
 
     def histogram(self) -> Histogram:
-        from_codes = np.cumsum(self.codes[::-1])[::-1][1:]  # values with code >= each interior edge
-        cumulative = [self.n, *(self.at_least + from_codes).tolist(), 0]
+        cumulative = [self.n, *self.at_least.tolist(), 0]
         counts = tuple(int(cumulative[i] - cumulative[i + 1]) for i in range(len(cumulative) - 1))
         return Histogram(tuple(float(e) for e in self.edges), counts)
 
@@ -273,13 +229,8 @@ def _histogram(flat: np.ndarray, acc: _Acc, bins: int, buffer: np.ndarray) -> Hi
 
 
 def _scan(part: np.ndarray, shift: float, counter: _BinCounter | None) -> tuple[float, float, float, int]:
-    """Σy, Σy², Σ|x| and zeros of a finite variable (y = x - shift), feeding the histogram counter."""
-    if _native is not None and (counter is None or counter.native):
-        sums = _native.scan(part, shift, counter.lo if counter else 0.0, counter.scale if counter else 0.0,
-                            counter.codes if counter else None)  # fmt: skip
-        if counter is not None:
-            counter.fix(part)
-        return (float(sums[0]), float(sums[1]), float(sums[2]), int(sums[3]))
+    """Σy, Σy², Σ|x| and zeros of a finite variable (y = x - shift), feeding the histogram counter
+    (NumPy, in blocks: the path without the compiled module)."""
     size = min(CHUNK, part.size)
     y_buf = np.empty(size, dtype=np.float64)
     abs_buf = np.empty(size, dtype=part.dtype)
@@ -300,7 +251,8 @@ def _scan(part: np.ndarray, shift: float, counter: _BinCounter | None) -> tuple[
 
 
 PARALLEL_MIN = 1 << 22  # elements from which a variable is scanned by two threads
-FEW_EDGES = 32  # up to this many interior edges, the compiled histogram compares each value with each
+FEW_EDGES = 32  # up to this many interior edges, the compiled histogram compares each value with each;
+# past it, each value's bin is estimated from the evenly spaced edges and checked
 
 
 def _halves(flat: np.ndarray) -> list[np.ndarray]:
@@ -322,7 +274,7 @@ def _each(calls: list[Callable[[], T]]) -> list[T]:
 
 def _compiled_pass(flat: np.ndarray, bins: int, shift: float) -> tuple[_Acc, _BinCounter | None] | None:
     """Two compiled passes: extremes and sums (``summary``), then exact counts above each interior
-    edge (``at_least``, compared in the variable's dtype). None when a value is not finite."""
+    edge (``at_least`` or ``binned``, compared in the variable's dtype). None when a value is not finite."""
     assert _native is not None
     parts = _halves(flat)
     summaries = _each([partial(_native.summary, part, shift) for part in parts])
@@ -332,16 +284,23 @@ def _compiled_pass(flat: np.ndarray, bins: int, shift: float) -> tuple[_Acc, _Bi
     sum_y, sum_yy, abs_sum, zeros = (sum(found[i] for found in summaries) for i in range(2, 6))
     counter = _BinCounter(lo, hi, bins, flat.dtype) if lo < hi else None
     if counter is not None:
-        counts = _each([partial(_count_at_least, part, counter.limits) for part in parts])
+        counts = _each([partial(_count_at_least, part, counter.edges, counter.limits) for part in parts])
         counter.at_least, counter.n = np.sum(counts, axis=0), flat.size
     return _sums_acc(flat.size, shift, lo, hi, sum_y, sum_yy, abs_sum, int(zeros)), counter
 
 
-def _count_at_least(part: np.ndarray, limits: np.ndarray) -> np.ndarray:
-    counts = np.zeros(limits.size, dtype=np.int64)
+def _count_at_least(part: np.ndarray, edges: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """How many values of ``part`` are >= each limit: compared with each one (a few), or counted
+    per bin (many: a bin estimated from the evenly spaced edges, checked against the limits) and
+    summed from the top."""
     assert _native is not None
-    _native.at_least(part, limits, counts)
-    return counts
+    if limits.size <= FEW_EDGES:
+        counts = np.zeros(limits.size, dtype=np.int64)
+        _native.at_least(part, limits, counts)
+        return counts
+    per_bin = np.zeros(limits.size + 1, dtype=np.int64)
+    _native.binned(part, limits, per_bin, float(edges[0]), (len(edges) - 1) / float(edges[-1] - edges[0]))
+    return np.cumsum(per_bin[::-1])[::-1][1:]
 
 
 def _sums_acc(n: int, shift: float, lo: float, hi: float, sum_y: float, sum_yy: float, abs_sum: float,
@@ -358,15 +317,15 @@ def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
 
     Extremes come from the values as they are (exact); sums are taken in float64 of
     ``y = x - K`` for a shift K near the mean, so the variance needs no second pass and loses no
-    precision. Compiled: ``_compiled_pass`` for up to ``FEW_EDGES`` edges; else NumPy's min/max,
-    then one pass (``_scan``) for the sums and the histogram.
+    precision. Compiled: ``_compiled_pass``; without the compiled module, NumPy's min/max, then one
+    pass in blocks (``_scan``) for the sums and the histogram.
     """
     if flat.dtype not in (np.float32, np.float64) or flat.size == 0:
         return None
     flat = flat.view(np.dtype(flat.dtype.char))  # '<f4' read into a buffer: the plain 'f' C expects
     n = flat.size
     shift = float(flat[:: max(1, n // 4096)].mean(dtype=np.float64))
-    if _native is not None and bins - 1 <= FEW_EDGES:
+    if _native is not None:
         found = _compiled_pass(flat, bins, shift)
         if found is None:
             return None

@@ -53,7 +53,11 @@ class Ring:
         if offset is None:
             return None
         if self.arena is None:
-            self.arena = np.empty(self.capacity, dtype=np.uint8)
+            try:
+                self.arena = np.empty(self.capacity, dtype=np.uint8)
+            except MemoryError:  # the budget is a claim of the file (at most this machine's memory)
+                self.capacity = 0
+                return None
         self.live.append((offset, offset + nbytes))
         return self.arena[offset : offset + nbytes].view(dtype).reshape(shape)
 
@@ -84,6 +88,8 @@ class ReadAhead:
     def _allocate(self, taken: list[bool], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         with self._cond:
             value = self._ring.take(shape, dtype) if self._ring is not None and not taken else None
+            if self._ring is not None and self._ring.capacity == 0:  # its arena could not be allocated
+                self._ring = None
             taken.append(value is not None)
         return value if value is not None else np.empty(shape, dtype=dtype)
 
