@@ -1,8 +1,9 @@
 """``%load_ext modelscope``, then ``%modelscope model --input-shape None,28,28,1`` in a notebook.
 
 The line magic shows the summary of a variable or expression (or of any source the CLI takes)
-where the user would have typed ``model.summary()``; ``%modelscope stats model`` and
-``%modelscope graph model`` show the other two views, wherever the line is in the cell.
+where the user would have typed ``model.summary()``; ``%modelscope stats model``,
+``%modelscope graph model`` and ``%modelscope profile model`` show the other views, wherever the
+line is in the cell.
 Options are the CLI's, parsed by click; a bad option or a model that cannot be traced prints
 the CLI's one-line message, not a traceback (``--traceback`` shows it).
 """
@@ -19,11 +20,12 @@ import click
 from modelscope.cli.options import model_options
 from modelscope.errors import ModelscopeError
 
-_VIEWS = ("summary", "stats", "graph")
+_VIEWS = ("summary", "stats", "graph", "profile")
 USAGE = (
-    "usage: %modelscope [summary|stats|graph] MODEL [--input-shape SHAPE] [--dtype DTYPE] [--depth N] "
+    "usage: %modelscope [summary|stats|graph|profile] MODEL [--input-shape SHAPE] [--dtype DTYPE] [--depth N] "
     "[--columns LIST] [--no-macs] [--unfold] [--width COLS] [--batch-size N] [--optimizer NAME] [--weights FILE] "
-    "[--format svg|png]  (MODEL: a variable or expression, or a source path as the CLI takes it)"
+    "[--format svg|png] [--repeat R] [--warmup W] [--backward] [--jit] [--timing traced|isolated]  "
+    "(MODEL: a variable or expression, or a source path as the CLI takes it)"
 )
 
 
@@ -38,6 +40,11 @@ USAGE = (
 @click.option("--optimizer", default="adam")
 @click.option("--weights")
 @click.option("--format", "fmt", type=click.Choice(["svg", "png"]), default="svg")
+@click.option("--repeat", type=click.IntRange(min=1), default=20)
+@click.option("--warmup", type=click.IntRange(min=0), default=3)
+@click.option("--backward", is_flag=True)
+@click.option("--jit", is_flag=True)
+@click.option("--timing", type=click.Choice(["traced", "isolated"]), default="traced")
 def _options(**options: Any) -> dict[str, Any]:
     return options
 
@@ -102,6 +109,12 @@ def run(line: str, namespace: dict[str, Any]) -> None:
                 "signature": o["signature"], "method": o["method"], "no_code": o["no_code"]}  # fmt: skip
         if view == "stats":
             show(Shown(modelscope.stats(model, shapes, dtypes, weights=o["weights"], **load)))
+            return
+        if view == "profile":
+            del load["no_code"]  # a profile runs the model: it needs its code
+            show(Shown(modelscope.profile(model, shapes, dtypes, batch_size=o["batch_size"], repeat=o["repeat"],
+                                          warmup=o["warmup"], backward=o["backward"], jit=o["jit"],
+                                          timing=o["timing"], **load)))  # fmt: skip
             return
         load["materialize"] = o["materialize"]
         if view == "graph":

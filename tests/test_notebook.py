@@ -61,6 +61,8 @@ second""",
     readme_notebook_code(),
     # 10: a profile displays as its table
     "modelscope.profile(CNN_Model(), (None, 28, 28, 1), batch_size=2, repeat=2, warmup=0)",
+    # 11: and through the magic
+    "%modelscope profile model --input-shape None,28,28,1 --batch-size 2 --repeat 4 --warmup 0",
 ]
 
 
@@ -174,6 +176,13 @@ def test_profile_displays_html(outputs) -> None:
     assert page.count("<details") == 2 and "Time (ms)" in text and "<script" not in page.lower()
     assert re.fullmatch(r"<ProfileReport cnn__model \(CNN_Model\): 9 layers timed, model [\d.]+ ms at batch 2 on "
                         r"\w+(:\d)?>", _mime(outputs[10], "text/plain"))  # fmt: skip
+
+
+def test_the_magic_profiles_too(outputs) -> None:
+    page = _mime(outputs[11], "text/html")
+    text = _cells_text(page)
+    assert _in_order(text, ["fe", "conv2d", "classifier", "dense_1", "Whole model:", "Traced call:", "Method:"])
+    assert "batch 2, 4 timed run(s) after 0 warm-up" in text and not _stream(outputs[11], "stderr")
 
 
 def test_a_mistake_prints_one_line_not_a_traceback(outputs) -> None:

@@ -146,6 +146,11 @@ def test_magic_line_parsing() -> None:
     assert options["depth"] == 1
     view, options = parse("stats 'my models/a.keras' --weights w.weights.h5")
     assert view == "stats" and options["source"] == "my models/a.keras" and options["weights"] == "w.weights.h5"
+    view, options = parse("profile model --input-shape None,8 --batch-size 4 --repeat 5 --backward --timing isolated")
+    assert view == "profile" and (options["batch_size"], options["repeat"], options["warmup"]) == (4, 5, 3)
+    assert options["backward"] and not options["jit"] and options["timing"] == "isolated"
+    with pytest.raises(click.BadParameter):
+        parse("profile model --timing guessed")
     with pytest.raises(click.UsageError, match="no model given"):
         parse("")
     with pytest.raises(click.UsageError, match="No such option"):
