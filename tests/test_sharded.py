@@ -284,9 +284,9 @@ def test_stats_hold_at_most_the_largest_variable(tmp_path: Path, monkeypatch) ->
     peaks: list[int] = []
     real = weights_sharded.read_value
 
-    def tracked(*args):
+    def tracked(*args, **kwargs):
         held = sum(r().nbytes for r in alive if r() is not None)
-        value = real(*args)
+        value = real(*args, **kwargs)
         peaks.append(held + value.nbytes if held else 0)
         alive.append(weakref.ref(value))
         return value
@@ -330,8 +330,7 @@ def _blocks_checkpoint(folder: Path) -> tuple[Path, dict[str, np.ndarray]]:
 
 
 def test_values_a_consumer_keeps_are_never_overwritten(tmp_path: Path) -> None:
-    """The reader reuses one arena for values that are dropped; values kept (as weights_diff keeps
-    A's) must stay intact while later ones are read."""
+    """Values kept (as weights_diff keeps A's) stay intact while later ones are read ahead."""
     from modelscope.api import inspect
     from modelscope.load.weights_h5 import open_weights
 
@@ -343,11 +342,6 @@ def test_values_a_consumer_keeps_are_never_overwritten(tmp_path: Path) -> None:
     for info, value in kept:
         key = f"layers/{info.layer.replace('/', '/layers/')}/vars/0"
         np.testing.assert_array_equal(value, written[key])
-    addresses = set()
-    for _, value in reader(report.variables):  # dropped one by one: the arena is reused
-        addresses.add(value.__array_interface__["data"][0])
-        del value
-    assert len(addresses) < 12
 
 
 def test_stats_read_in_storage_order_and_report_in_report_order(tmp_path: Path) -> None:

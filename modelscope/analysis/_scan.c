@@ -41,25 +41,6 @@ typedef struct {
     Py_ssize_t zeros;
 } Sums;
 
-/* Add the m values at b to sum_y, sum_yy, abs_sum and zeros: four lanes, then into the totals. */
-#define BLOCK_SUMS(b, m)                                                                          \
-    {                                                                                             \
-        double s[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0}, a[4] = {0, 0, 0, 0};                     \
-        Py_ssize_t j = 0;                                                                         \
-        for (; j + 4 <= (m); j += 4)                                                              \
-            for (int k = 0; k < 4; k++) {                                                         \
-                const double v = (b)[j + k], y = v - shift;                                       \
-                s[k] += y, q[k] += y * y, a[k] += fabs(v), zeros += (v == 0.0);                   \
-            }                                                                                     \
-        for (; j < (m); j++) {                                                                    \
-            const double v = (b)[j], y = v - shift;                                               \
-            s[0] += y, q[0] += y * y, a[0] += fabs(v), zeros += (v == 0.0);                       \
-        }                                                                                         \
-        sum_y += (s[0] + s[1]) + (s[2] + s[3]);                                                   \
-        sum_yy += (q[0] + q[1]) + (q[2] + q[3]);                                                  \
-        abs_sum += (a[0] + a[1]) + (a[2] + a[3]);                                                 \
-    }
-
 /* Extremes, sums (the vector float32 version below adds in the same order) and non-finite values. */
 #define SUMMARY(T)                                                                                \
     CLONES static void summary_##T(const T *restrict x, Py_ssize_t n, double shift, Sums *out,    \
@@ -70,10 +51,23 @@ typedef struct {
         for (Py_ssize_t start = 0; start < n; start += BLOCK) {                                   \
             const Py_ssize_t m = start + BLOCK < n ? BLOCK : n - start;                           \
             const T *restrict b = x + start;                                                      \
-            BLOCK_SUMS(b, m)                                                                      \
+            double s[4] = {0, 0, 0, 0}, q[4] = {0, 0, 0, 0}, a[4] = {0, 0, 0, 0};                 \
+            Py_ssize_t i = 0;                                                                     \
+            for (; i + 4 <= m; i += 4) /* four lanes, then into the totals */                     \
+                for (int k = 0; k < 4; k++) {                                                     \
+                    const double v = b[i + k], y = v - shift;                                     \
+                    s[k] += y, q[k] += y * y, a[k] += fabs(v), zeros += (v == 0.0);               \
+                }                                                                                 \
+            for (; i < m; i++) {                                                                  \
+                const double v = b[i], y = v - shift;                                             \
+                s[0] += y, q[0] += y * y, a[0] += fabs(v), zeros += (v == 0.0);                   \
+            }                                                                                     \
+            sum_y += (s[0] + s[1]) + (s[2] + s[3]);                                               \
+            sum_yy += (q[0] + q[1]) + (q[2] + q[3]);                                              \
+            abs_sum += (a[0] + a[1]) + (a[2] + a[3]);                                             \
             T l = b[0], h = b[0];                                                                 \
             int32_t nonfinite = 0;                                                                \
-            for (Py_ssize_t i = 0; i < m; i++) {                                                  \
+            for (i = 0; i < m; i++) {                                                             \
                 const T v = b[i];                                                                 \
                 l = v < l ? v : l, h = v > h ? v : h;                                             \
                 nonfinite += !(v - v == 0); /* NaN or +-Inf */                                    \
@@ -125,7 +119,6 @@ AT_LEAST(double)
 
 BINNED(float)
 BINNED(double)
-
 
 /* summary for float32 in explicit 4-wide vectors (GCC/Clang vector extensions): the same sums in
    the same order as the scalar loop (lane k adds elements i + k), so the figures are identical. */

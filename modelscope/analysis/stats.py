@@ -4,12 +4,13 @@ Every figure is computed in float64, whatever the variable's dtype, over blocks 
 elements, so only one variable is ever held, plus one float64 block. A finite float32/float64
 variable (the usual case) takes two compiled passes (``modelscope/analysis/_scan.c``, when the
 install could compile it; see ``_compiled_pass``): extremes and shifted sums, then exact
-histogram counts by comparing each value with each edge in its own dtype; two threads take a
-half each. Without the compiled module, NumPy's min/max and one fused pass do the same. Any other
-variable takes two passes over float64 blocks: moments merged block by block with Chan's formula
-(as exact as NumPy's two-pass variance), extremes, zeros and non-finite counts, then the
-histogram. Dead output channels of Dense/Conv kernels are counted in one more pass, only when the
-kernel has enough zeros for a whole channel.
+histogram counts compared in the variable's own dtype (with each edge, or for many bins with the
+two edges around an estimated bin); two threads take a half each. Without the compiled module,
+NumPy's min/max and one fused pass do the same. Any other variable takes two passes over float64
+blocks: moments merged block by block with Chan's formula (as exact as NumPy's two-pass
+variance), extremes, zeros and non-finite counts, then the histogram. Dead output channels of
+Dense/Conv kernels are counted in one more pass, only when the kernel has enough zeros for a
+whole channel.
 """
 
 from __future__ import annotations
@@ -322,7 +323,7 @@ def _fast_pass(flat: np.ndarray, bins: int) -> tuple[_Acc, Histogram] | None:
     """
     if flat.dtype not in (np.float32, np.float64) or flat.size == 0:
         return None
-    flat = flat.view(np.dtype(flat.dtype.char))  # '<f4' read into a buffer: the plain 'f' C expects
+    flat = flat.view(np.dtype(flat.dtype.char))  # '<f4' (a mapped file's): the plain 'f' C expects
     n = flat.size
     shift = float(flat[:: max(1, n // 4096)].mean(dtype=np.float64))
     if _native is not None:

@@ -5,10 +5,11 @@ a plain array. Mapping them costs nothing until they are read: the statistics th
 cache directly (a ``read()`` would first copy it, which costs about as much as the statistics
 themselves), and ``madvise(WILLNEED)`` lets the kernel read the bytes from disk in the background
 while the previous variable is computed. Touched pages count in the process's RSS as a read
-array would, and are released with the array.
+array would, and are released with the array. The array is read-only: a consumer that keeps it
+(``weights_diff`` keeps A's values) keeps a valid view.
 
-Every figure comes from the file and is checked: the layout must be contiguous without filters,
-the bytes must lie inside the file, and the first and last elements must equal what HDF5 itself
+Every figure comes from the file and is checked: a plain numeric dtype, a contiguous layout
+without filters, bytes inside the file, and first and last elements equal to what HDF5 itself
 reads; anything else is read by HDF5 as before (``None``). The file is mapped through HDF5's own
 descriptor, never opened again by name. A file truncated by another process while it is mapped
 would make reading past its new end fail with SIGBUS; files are not expected to change under a run.
@@ -37,6 +38,8 @@ def _map(f: Any, dataset: Any) -> np.ndarray | None:
     import h5py
 
     dtype = np.dtype(dataset.dtype)
+    if dtype.kind not in "fiu" or dtype.names or dtype.subdtype or dtype.metadata:  # enum, compound, string...
+        return None  # only a plain number's bytes are its value
     nbytes = int(dataset.size) * dtype.itemsize
     if nbytes < MIN_BYTES or f.driver != "sec2" or dataset.chunks is not None:
         return None

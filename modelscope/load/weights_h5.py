@@ -23,7 +23,7 @@ import numpy as np
 
 from modelscope.errors import LoadError
 from modelscope.load.mapped import mapped
-from modelscope.load.read_ahead import Allocate, streamed
+from modelscope.load.read_ahead import streamed
 from modelscope.load.stored_tree import check_storage
 from modelscope.model.report import ModelInfo, VariableInfo
 from modelscope.model.traced import TracedLayer, TracedModel
@@ -84,21 +84,24 @@ def _variable(f: Any, layer: str, name: str, key: str) -> VariableInfo:
                         np.dtype(data.dtype).name, True)  # fmt: skip
 
 
-def read_weights_file(path: str, label: str | None = None) -> tuple[TracedModel, tuple[str, ...]]:
+def read_weights_file(path: str, label: str | None = None) -> tuple[TracedModel, tuple[str, ...], list[int]]:
     """The weights file as a model without data flow: layers from its groups, variables with
-    shapes and dtypes; and for each variable the dataset path holding its value. A file that
-    does not have this structure is a LoadError naming what is wrong."""
+    shapes and dtypes; for each variable the dataset path holding its value; and the variables'
+    indices in the order their bytes lie in the file (``offset``). A file that does not have this
+    structure is a LoadError naming what is wrong."""
     with _open(path) as f:
         try:
             entries = _keras2_variables(f) if "layer_names" in f.attrs else _keras3_variables(f)
             variables = tuple(_variable(f, layer, name, key) for layer, name, key in entries)
+            offsets = [offset(f, key) for _, _, key in entries]
         except _MALFORMED as e:
             raise LoadError(f"{path}: not a Keras weights file modelscope can read ({type(e).__name__}: {e}). "
                             "Save the weights again with model.save_weights().") from e  # fmt: skip
         if not entries:
             raise LoadError(f"{path}: no weights found in this HDF5 file (neither Keras 3's layers/vars "
                             "groups nor Keras 2's layer_names).")  # fmt: skip
-    return weights_model(path, variables, label), tuple(key for _, _, key in entries)
+    keys = tuple(key for _, _, key in entries)
+    return weights_model(path, variables, label), keys, sorted(range(len(keys)), key=lambda i: (offsets[i], i))
 
 
 def weights_model(path: str, variables: tuple[VariableInfo, ...], label: str | None) -> TracedModel:
@@ -126,71 +129,45 @@ def memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 2**63
 
 
-def read_value(f: Any, key: str, info: VariableInfo, path: str, memory: int,
-               allocate: Allocate | None = None) -> np.ndarray:  # fmt: skip
-    """One dataset's value (refused, not read, when it claims more bytes than ``memory``). With
-    ``allocate`` (a streaming reader), a plain numeric array is mapped from the file where its bytes
-    allow (``mapped.py``), else read into ``allocate(shape, dtype)`` (a reused buffer)."""
+def read_value(f: Any, key: str, info: VariableInfo, path: str, memory: int, in_place: bool = False) -> np.ndarray:
+    """One dataset's value (refused, not read, when it claims more bytes than ``memory``);
+    ``in_place``: mapped read-only from the file where its bytes allow (``mapped.py``)."""
     if info.bytes > memory:
         raise LoadError(f"{path}: {key} claims {info.bytes / 2**30:,.1f} GiB, more than this machine's "
                         "memory; the file is damaged or not what it seems.")  # fmt: skip
     try:
         dataset = f[key]
-        if allocate is not None and dataset.shape and dataset.size and _plain(dataset.dtype):
-            value = mapped(f, dataset)
-            if value is not None:
-                return value
-            out = allocate(tuple(dataset.shape), dataset.dtype)
-            dataset.read_direct(out)
-            return out
-        return np.asarray(dataset[()])
+        value = mapped(f, dataset) if in_place else None
+        return np.asarray(dataset[()]) if value is None else value
     except _MALFORMED as e:
         raise LoadError(f"{path}: cannot read {key} ({type(e).__name__}: {e}).") from e
 
 
-def _plain(dtype: np.dtype) -> bool:
-    """A numeric dtype h5py reads as it is (no enum, compound, string or opaque type)."""
-    return dtype.kind in "fiu" and dtype.names is None and dtype.subdtype is None and not dtype.metadata
-
-
-def on_disk_order(places: list[tuple[int, Any, str]]) -> list[int]:
-    """Indices of ``(file number, open file, dataset key)`` places in the order their bytes lie on
-    disk (by file number, then offset; a chunked dataset, which has none, first): a cold read is then
-    sequential as Keras wrote it, rather than in name order (``blocks_10`` before ``blocks_2``)."""
-
-    def where(i: int) -> tuple[int, int, int]:
-        number, f, key = places[i]
-        try:
-            offset = f[key].id.get_offset()
-        except _MALFORMED:
-            offset = None
-        return (number, offset if offset is not None else -1, i)
-
-    return sorted(range(len(places)), key=where)
+def offset(f: Any, key: str) -> int:
+    """Where the dataset's bytes start in the file (-1 for a chunked one, which has no one place):
+    read in this order, a cold read is sequential as Keras wrote it, rather than in name order
+    (``blocks_10`` before ``blocks_2``)."""
+    found = f[key].id.get_offset()
+    return -1 if found is None else int(found)
 
 
 def weight_values(path: str, variables: tuple[VariableInfo, ...], keys: tuple[str, ...],
-                  storage_order: bool = False) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
+                  order: list[int] | None = None) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
     """Each variable's value, read from the file one dataset at a time (a dataset claiming more
     bytes than this machine's memory is refused, not read), read ahead within the largest
-    variable's size (see ``read_ahead.py``); in the variables' order, or in the order they are
-    stored when ``storage_order`` (for consumers that accept any order)."""
+    variable's size (see ``read_ahead.py``); in the variables' order, or in ``order`` (indices)."""
     memory = memory_bytes()
     handle: list[Any] = []
 
-    def read(i: int, allocate: Allocate) -> np.ndarray:
+    def read(i: int) -> np.ndarray:
         if not handle:
             handle.append(_open(path))
-        return read_value(handle[0], keys[i], variables[i], path, memory, allocate)
+        return read_value(handle[0], keys[i], variables[i], path, memory, in_place=True)
 
     def close() -> None:
         for f in handle:
             f.close()
 
-    order = None
-    if storage_order:
-        with _open(path) as f:
-            order = on_disk_order([(0, f, key) for key in keys])
     return streamed(variables, read, close, memory, order)
 
 
@@ -201,5 +178,6 @@ def open_weights(path: str, label: str | None = None) -> tuple[TracedModel, Valu
         from modelscope.load.weights_sharded import read_sharded_weights
 
         return read_sharded_weights(path, label)
-    traced, keys = read_weights_file(path, label)
-    return traced, lambda variables, storage_order=False: weight_values(path, variables, keys, storage_order)
+    traced, keys, on_disk = read_weights_file(path, label)
+    return traced, lambda variables, storage_order=False: weight_values(path, variables, keys,
+                                                                        on_disk if storage_order else None)  # fmt: skip

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from modelscope.errors import LoadError
-from modelscope.load.read_ahead import Allocate, streamed
+from modelscope.load.read_ahead import streamed
 from modelscope.load.source import read_bounded
 from modelscope.load.weights_h5 import (
     _MALFORMED,
@@ -35,7 +35,7 @@ from modelscope.load.weights_h5 import (
     _open,
     _variable,
     memory_bytes,
-    on_disk_order,
+    offset,
     read_value,
     weights_model,
 )
@@ -136,14 +136,14 @@ def read_sharded_weights(path: str, label: str | None = None) -> tuple[TracedMod
     """The checkpoint as a model without data flow (as ``read_weights_file`` makes one of a
     single ``.weights.h5``), and a function streaming its variables' values."""
     index = read_index(path)
-    found: dict[tuple[str, str], tuple[VariableInfo, Location]] = {}
+    found: dict[tuple[str, str], tuple[VariableInfo, Location, int]] = {}
     for number, shard in enumerate(index.shards):
-        for layer, name, info, key in _shard_variables(shard):
+        for layer, name, info, key, at in _shard_variables(shard):
             if (layer, name) in found:
                 other = index.shards[found[layer, name][1][0]]
                 raise LoadError(f"{path}: the variable {key} is in two shards ({os.path.basename(other)} and "
                                 f"{os.path.basename(shard)}); the checkpoint is damaged. Save it again.")  # fmt: skip
-            found[layer, name] = (info, (number, key))
+            found[layer, name] = (info, (number, key), at)
             if len(found) > MAX_VARIABLES:
                 raise LoadError(f"{path}: more than {MAX_VARIABLES:,} variables across its shards; not a "
                                 "checkpoint modelscope reads.")  # fmt: skip
@@ -152,52 +152,44 @@ def read_sharded_weights(path: str, label: str | None = None) -> tuple[TracedMod
     order = sorted(found, key=lambda item: (item[0], int(item[1]) if item[1].isdigit() else 0, item[1]))
     variables = tuple(found[item][0] for item in order)
     places = tuple(found[item][1] for item in order)
+    starts = [found[item][2] for item in order]
+    on_disk = sorted(range(len(places)), key=lambda i: (places[i][0], starts[i], i))  # shard, then offset
     traced = weights_model(path, variables, label)
-    return traced, lambda chosen, storage_order=False: sharded_values(index, chosen, places, storage_order)
+    return traced, lambda chosen, storage_order=False: sharded_values(index, chosen, places,
+                                                                      on_disk if storage_order else None)  # fmt: skip
 
 
-def _shard_variables(shard: str) -> list[tuple[str, str, VariableInfo, str]]:
-    """(layer path, variable name, info, dataset path) of one shard, Keras 3 layout."""
+def _shard_variables(shard: str) -> list[tuple[str, str, VariableInfo, str, int]]:
+    """(layer path, variable name, info, dataset path, its offset) of one shard, Keras 3 layout."""
     with _open(shard) as f:
         try:
-            return [(layer, name, _variable(f, layer, name, key), key) for layer, name, key in _keras3_variables(f)]
+            return [(layer, name, _variable(f, layer, name, key), key, offset(f, key))
+                    for layer, name, key in _keras3_variables(f)]  # fmt: skip
         except _MALFORMED as e:
             raise LoadError(f"{shard}: not a Keras weights shard modelscope can read ({type(e).__name__}: {e}). "
                             "Save the weights again with model.save_weights().") from e  # fmt: skip
 
 
 def sharded_values(index: ShardedIndex, variables: tuple[VariableInfo, ...], places: tuple[Location, ...],
-                   storage_order: bool = False) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
-    """Each variable's value, in order (or in the order of the shards and their bytes when
-    ``storage_order``: a sequential read), from the shard holding it (at most ``OPEN_SHARDS`` shard
+                   order: list[int] | None = None) -> Iterator[tuple[VariableInfo, np.ndarray]]:  # fmt: skip
+    """Each variable's value, in order (or in ``order``, indices: the shards' and their bytes' for a
+    sequential read), from the shard holding it (at most ``OPEN_SHARDS`` shard
     files open, all in the reading thread). A background thread reads ahead while the values
     handed out and read ahead together stay within the largest variable's size (``streamed``):
     memory holds at most that, and reading overlaps the statistics of the value before."""
     memory = memory_bytes()
     handles: dict[int, Any] = {}
 
-    def read(i: int, allocate: Allocate) -> np.ndarray:
+    def read(i: int) -> np.ndarray:
         shard, key = places[i]
-        return read_value(_handle(index, shard, handles), key, variables[i], index.shards[shard], memory, allocate)
+        return read_value(_handle(index, shard, handles), key, variables[i], index.shards[shard], memory,
+                          in_place=True)  # fmt: skip
 
     def close() -> None:
         for handle in handles.values():
             handle.close()
 
-    return streamed(variables, read, close, memory, _on_disk(index, places) if storage_order else None)
-
-
-def _on_disk(index: ShardedIndex, places: tuple[Location, ...]) -> list[int]:
-    """The variables in the order of their shards, then of their offsets in each (``on_disk_order``)."""
-    opened: dict[int, Any] = {}
-    try:
-        for shard, _ in places:
-            if shard not in opened:
-                opened[shard] = _open(_shard_path(index.path, os.path.basename(index.shards[shard])))
-        return on_disk_order([(shard, opened[shard], key) for shard, key in places])
-    finally:
-        for handle in opened.values():
-            handle.close()
+    return streamed(variables, read, close, memory, order)
 
 
 OPEN_SHARDS = 8  # variables ordered by layer path may come from shards in turn

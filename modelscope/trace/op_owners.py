@@ -1,9 +1,9 @@
 """Which layer each op of a compiled model call belongs to, at trace time and at run time.
 
-``trace_owners`` traces a ``tf.function`` that calls the model while ``Layer.__call__`` (and, for
-the nodes a functional model runs as operations, ``Operation.__call__``) is wrapped: a call notes
-how many ops its graph holds on entry, and on exit the ops created since then that no inner call
-claimed (inner calls exit first) belong to it. The hooks are restored in ``finally``.
+``trace_owners`` traces a ``tf.function`` that calls the model while layer and functional-graph
+operation calls are hooked (``call_hooks.py``): a call notes how many ops its graph holds on
+entry, and on exit the ops created since then that no inner call claimed (inner calls exit
+first) belong to it.
 
 At run time Grappler and the oneDNN rewrite rename some nodes; :class:`Owners` maps a runtime
 ``(node name, op type)`` back to a layer, trying in turn:
@@ -25,6 +25,8 @@ import collections
 from collections.abc import Callable
 from typing import Any
 
+from modelscope.trace.call_hooks import hooked_calls
+
 MODEL = "(model)"  # ops the model's own call created outside every layer
 _ANCHORS = frozenset({"Conv2D", "Conv3D", "DepthwiseConv2dNative", "MatMul", "BatchMatMul", "BatchMatMulV2",
                       "BatchMatMulV3", "Conv2DBackpropInput", "Einsum"})  # fmt: skip
@@ -37,14 +39,11 @@ def trace_owners(model: Any, function: Any, tensors: list[Any], paths: dict[int,
     owner}, where the owner is ``paths[id(layer)]`` of the innermost layer with a path whose call
     created the op (a layer without one gives its ops to its caller), or :data:`MODEL`."""
     import tensorflow as tf
-    from keras.src.layers.layer import Layer
-    from keras.src.models.functional import Functional
-    from keras.src.ops.operation import Operation
 
     owner: dict[str, str] = {}
-    stack: list[tuple[Any, str]] = []
+    stack: list[str] = []  # the paths of the calls running
     main: list[Any] = []  # the traced function's graph: ops of other graphs (a scratch graph Keras
-    original_layer, original_op = Layer.__call__, Operation.__call__  # infers shapes in) are no ops of it
+    # infers shapes in) are no ops of it
 
     def ours(graph: Any) -> bool:
         while graph is not None:
@@ -59,9 +58,9 @@ def trace_owners(model: Any, function: Any, tensors: list[Any], paths: dict[int,
         graph = tf.compat.v1.get_default_graph()
         if not main:
             main.append(graph)
-        path = MODEL if op is model else paths.get(id(op), stack[-1][1] if stack else MODEL)
+        path = MODEL if op is model else paths.get(id(op), stack[-1] if stack else MODEL)
         start = len(graph.get_operations())
-        stack.append((op, path))
+        stack.append(path)
         try:
             return original(op, *a, **k)
         finally:
@@ -70,20 +69,8 @@ def trace_owners(model: Any, function: Any, tensors: list[Any], paths: dict[int,
                 for created in graph.get_operations()[start:]:
                     owner.setdefault(created.name, path)
 
-    def layer_call(layer: Any, *a: Any, **k: Any) -> Any:
-        return record(original_layer, layer, a, k)
-
-    def op_call(op: Any, *a: Any, **k: Any) -> Any:
-        holder = stack[-1][0] if stack else model
-        if isinstance(op, Layer) or not isinstance(holder, Functional):  # an op inside a layer's own
-            return original_op(op, *a, **k)  # call() is part of that layer
-        return record(original_op, op, a, k)
-
-    Layer.__call__, Operation.__call__ = layer_call, op_call
-    try:
+    with hooked_calls(model, record):
         concrete = function.get_concrete_function(tensors)
-    finally:
-        Layer.__call__, Operation.__call__ = original_layer, original_op
     return concrete, owner
 
 

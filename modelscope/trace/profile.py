@@ -52,6 +52,7 @@ from modelscope.model.profile import (
 )
 from modelscope.model.report import Report
 from modelscope.model.shapes import format_shape
+from modelscope.trace.call_hooks import hooked_calls
 from modelscope.trace.recorder import clean_message
 from modelscope.trace.tracer import call_arguments, functional_graph, model_method
 
@@ -139,17 +140,10 @@ def _nbytes(value: Any) -> int:
 
 
 def capture(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any = None) -> list[Captured]:
-    """Run ``model`` (or ``fn``) once eagerly and return each layer called, parents first, with the
-    arguments of every call it received. ``Layer.__call__`` is wrapped only for this call, and so is
-    ``Operation.__call__`` for the operations a functional model runs as nodes of its graph
-    (``x[:, 0]`` is a ``GetItem`` row of the report); operations a layer's own ``call()`` runs
-    (ZeroPadding2D's ``pad``) are part of that layer's time, not rows."""
+    """Run ``model`` (or ``fn``) once eagerly and return each layer called (and each functional-graph
+    operation: see ``call_hooks.py``), parents first, with the arguments of every call it received."""
     import tensorflow as tf
-    from keras.src.layers.layer import Layer
-    from keras.src.models.functional import Functional
-    from keras.src.ops.operation import Operation
 
-    original_layer, original_op = Layer.__call__, Operation.__call__
     stack: list[Captured] = []
     found: dict[int, Captured] = {}
 
@@ -169,22 +163,11 @@ def capture(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any], fn: Any =
         entry.output_bytes += _nbytes(out)
         return out
 
-    def layer_call(layer: Any, *a: Any, **k: Any) -> Any:
-        return record(original_layer, layer, a, k)
-
-    def op_call(op: Any, *a: Any, **k: Any) -> Any:
-        holder = stack[-1].layer if stack else model
-        if isinstance(op, Layer) or not isinstance(holder, Functional):  # a Layer is recorded already; an
-            return original_op(op, *a, **k)  # operation inside a layer's own call() is part of that layer
-        return record(original_op, op, a, k)
-
-    Layer.__call__, Operation.__call__ = layer_call, op_call
     try:
-        (fn or model)(*args, **kwargs)
+        with hooked_calls(model, record):
+            (fn or model)(*args, **kwargs)
     except Exception as e:
         raise TraceError(f"running the model on random inputs failed: {clean_message(e)}") from e
-    finally:
-        Layer.__call__, Operation.__call__ = original_layer, original_op
     return list(found.values())
 
 
